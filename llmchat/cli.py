@@ -1,0 +1,166 @@
+"""Command line: which presets, where to listen, who may log in, how many answers at once."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import gradio as gr
+
+from llmchat.presets import PresetCatalog, load_catalog
+from llmchat.ui import build_demo
+
+log = logging.getLogger("llmchat")
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_DIR = ROOT / "configs"
+DEFAULT_PRESET = "local-chat"
+# Answers stream while the app mostly waits on the LLM server, so each costs the app almost
+# nothing; the server itself queues or batches. Gradio's default of 1 would make every visitor
+# wait for the previous visitor's whole answer. 64 lets a classroom chat at once while bounding
+# how many connections one app opens to the server.
+DEFAULT_CONCURRENCY = 64
+
+
+@dataclass(frozen=True)
+class AppConfig:
+    preset: str | None
+    config_dir: Path
+    host: str
+    port: int
+    share: bool
+    auth: list[tuple[str, str]] | None
+    concurrency: int
+
+
+class UsageError(Exception):
+    """A problem with the command line or the presets: printed as one line, exit status 2."""
+
+
+def _parse_auth(value: str | None) -> list[tuple[str, str]] | None:
+    if not value:
+        return None
+    pairs = []
+    for item in value.split(","):
+        user, sep, password = item.strip().partition(":")
+        if not sep or not user or not password:
+            raise UsageError("--auth / LLMCHAT_AUTH: expected USER:PASS (several separated by commas)")
+        pairs.append((user, password))
+    return pairs
+
+
+def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppConfig:
+    env = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(
+        prog="gradio_app.py",
+        description="llmchat: a web chat for LLMs served over the OpenAI API.",
+        epilog="Environment: OPENAI_BASE_URL, OPENAI_API_KEY, LLMCHAT_MODEL fill in what a preset "
+        "leaves out; LLMCHAT_PRESET, LLMCHAT_CONFIG_DIR, LLMCHAT_AUTH, LLMCHAT_CONCURRENCY, "
+        "GRADIO_SERVER_NAME and GRADIO_SERVER_PORT give defaults for the flags.",
+    )
+    parser.add_argument(
+        "--preset",
+        default=env.get("LLMCHAT_PRESET"),
+        help="preset to start with: a file stem in the config directory",
+    )
+    parser.add_argument(
+        "--config-dir",
+        type=Path,
+        default=Path(env.get("LLMCHAT_CONFIG_DIR") or DEFAULT_CONFIG_DIR),
+        help="directory of *.yaml presets (default: configs/)",
+    )
+    parser.add_argument(
+        "--host",
+        default=env.get("GRADIO_SERVER_NAME") or "127.0.0.1",
+        help="address to listen on (default 127.0.0.1; 0.0.0.0 for every interface)",
+    )
+    parser.add_argument(
+        "--port", type=int, default=int(env.get("GRADIO_SERVER_PORT") or 7860), help="port (default 7860)"
+    )
+    parser.add_argument(
+        "--share", action="store_true", help="also publish a public gradio.live link (use with --auth)"
+    )
+    parser.add_argument(
+        "--auth",
+        default=env.get("LLMCHAT_AUTH"),
+        metavar="USER:PASS",
+        help="require a login; several as U1:P1,U2:P2",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=int(env.get("LLMCHAT_CONCURRENCY") or DEFAULT_CONCURRENCY),
+        metavar="N",
+        help=f"answers streamed at once (default {DEFAULT_CONCURRENCY})",
+    )
+    args = parser.parse_args(argv)
+    if args.concurrency < 1:
+        raise UsageError(
+            f"--concurrency: {args.concurrency} is invalid; expected a whole number of at least 1"
+        )
+    return AppConfig(
+        preset=args.preset,
+        config_dir=args.config_dir,
+        host=args.host,
+        port=args.port,
+        share=args.share,
+        auth=_parse_auth(args.auth),
+        concurrency=args.concurrency,
+    )
+
+
+def choose_preset(catalog: PresetCatalog, wanted: str | None) -> str:
+    """The preset to start with, or UsageError naming exactly why there is none."""
+    if wanted:
+        if wanted in catalog.presets:
+            return wanted
+        if wanted in catalog.broken:
+            raise UsageError(catalog.broken[wanted])
+        available = ", ".join(catalog.presets) or "none"
+        raise UsageError(f"--preset {wanted}: no such preset (available: {available})")
+    if not catalog.presets:
+        raise UsageError("no usable preset: " + " | ".join(catalog.problems))
+    return DEFAULT_PRESET if DEFAULT_PRESET in catalog.presets else next(iter(catalog.presets))
+
+
+def build_from_config(config: AppConfig) -> gr.Blocks:
+    catalog = load_catalog(config.config_dir)
+    for problem in catalog.problems:
+        log.warning("%s", problem)
+    preset = choose_preset(catalog, config.preset)
+    return build_demo(catalog, preset, concurrency=config.concurrency)
+
+
+def setup_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # The HTTP clients log every request line at INFO; keep the console about the chat.
+    for noisy in ("httpx", "httpx2", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def build_or_exit(argv: list[str]) -> tuple[gr.Blocks, AppConfig]:
+    """Parse, load and build; on a usage problem print one line and exit with status 2."""
+    try:
+        config = parse_args(argv)
+        return build_from_config(config), config
+    except UsageError as exc:
+        print(f"llmchat: error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def launch(demo: gr.Blocks, config: AppConfig) -> None:
+    if config.share and not config.auth:
+        log.warning(
+            "--share without --auth: anyone with the link can use your LLM server. "
+            "Add --auth USER:PASS (or set LLMCHAT_AUTH)."
+        )
+    demo.launch(
+        server_name=config.host,
+        server_port=config.port,
+        share=config.share,
+        auth=config.auth,
+    )

@@ -1,0 +1,245 @@
+"""Presets: one YAML file per preset, validated strictly, with environment fallbacks.
+
+A preset is everything needed to talk to one server in one way: where the server is, which model,
+and the starting values of every sampling control. Files are read with ``yaml.safe_load`` and
+checked by a pydantic model with ``extra="forbid"`` and bounded fields, so a typo or an
+out-of-range value is caught at start-up and reported as one line naming the file, the key, the
+value and what is allowed - never a traceback.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    StrictBool,
+    StrictFloat,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+)
+
+# The seed tutorial's module constants: what a preset falls back to for every key it leaves out.
+SEED_BASE_URL = "http://localhost:8080/v1"
+SEED_API_KEY = "Dummy"
+SEED_MODEL = "gpt-3.5-turbo"
+SEED_SYSTEM_PROMPT = "あなた日本語の優秀なアシスタントです。"
+
+# Environment variables that fill in what a preset leaves out (Hugging Face Spaces secrets).
+ENV_BASE_URL = "OPENAI_BASE_URL"
+ENV_API_KEY = "OPENAI_API_KEY"
+ENV_MODEL = "LLMCHAT_MODEL"
+
+Number = StrictFloat | StrictInt
+ExtraValue = StrictStr | StrictInt | StrictFloat | StrictBool | list[StrictStr | Number] | None
+
+
+class Preset(BaseModel):
+    """The schema of one preset file. Every key is optional."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: StrictStr | None = Field(None, min_length=1, max_length=80)
+    description: StrictStr = Field("", max_length=2000)
+    mode: Literal["chat", "qa"] = "chat"
+
+    # Where and what: None means "environment variable, else the seed's value".
+    base_url: StrictStr | None = Field(None, pattern=r"^https?://\S+$")
+    api_key: SecretStr | None = None
+    model: StrictStr | None = Field(None, min_length=1, max_length=200)
+
+    # Sampling: the seed's values are the defaults.
+    system_prompt: StrictStr = Field(SEED_SYSTEM_PROMPT, max_length=100_000)
+    temperature: Number = Field(0.0, ge=0.0, le=2.0)
+    top_p: Number = Field(0.0, ge=0.0, le=1.0)
+    max_tokens: StrictInt = Field(1024, ge=1, le=1_048_576)
+    frequency_penalty: Number = Field(0.0, ge=-2.0, le=2.0)
+    presence_penalty: Number = Field(0.0, ge=-2.0, le=2.0)
+    seed: StrictInt | None = Field(0, ge=-(2**63), le=2**63 - 1)
+    stop: Annotated[list[Annotated[StrictStr, Field(min_length=1)]], Field(max_length=4)] = []
+
+    # Server-specific sampling (llama.cpp, vLLM, Ollama), sent in the request body as extra keys.
+    top_k: StrictInt | None = Field(None, ge=0, le=100_000)
+    min_p: Number | None = Field(None, ge=0.0, le=1.0)
+    repeat_penalty: Number | None = Field(None, ge=0.0, le=10.0)
+    extra_body: dict[StrictStr, ExtraValue] = {}
+
+    # Behaviour of the app with this server.
+    max_tokens_limit: StrictInt = Field(4096, ge=1, le=1_048_576)
+    timeout: Number = Field(120.0, gt=0, le=3600)
+    concurrency_limit: StrictInt | None = Field(None, ge=1, le=1000)
+
+    @field_validator("extra_body")
+    @classmethod
+    def _no_overrides_of_core_keys(cls, value: dict[str, Any]) -> dict[str, Any]:
+        reserved = {"model", "messages", "stream", "stream_options"}
+        clash = sorted(reserved & set(value))
+        if clash:
+            raise ValueError(f"must not set {', '.join(clash)} (llmchat sets them itself)")
+        return value
+
+
+@dataclass(frozen=True)
+class LoadedPreset:
+    """A validated preset, with environment fallbacks applied. ``api_key`` never leaves the server."""
+
+    id: str  # the file stem, used by --preset and by the UI's dropdown
+    path: Path
+    label: str
+    settings: Preset
+    base_url: str
+    model: str
+    api_key: SecretStr = field(repr=False)
+
+    @property
+    def slider_max_tokens(self) -> int:
+        return max(self.settings.max_tokens_limit, self.settings.max_tokens)
+
+
+class PresetError(Exception):
+    """A preset that cannot be used. ``str(error)`` is the one-line message for the user."""
+
+
+def _describe_value(key: str, value: Any) -> str:
+    if key == "api_key":
+        return "(hidden)"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _allowed_for(key: str) -> str:
+    """A short statement of what a key accepts, read from the schema itself."""
+    info = Preset.model_fields.get(key)
+    if info is None:
+        return ""
+    bounds = {}
+    for item in info.metadata:
+        for attr in ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern"):
+            if getattr(item, attr, None) is not None:
+                bounds[attr] = getattr(item, attr)
+    if "ge" in bounds and "le" in bounds:
+        return f"a number from {bounds['ge']} to {bounds['le']}"
+    if "gt" in bounds and "le" in bounds:
+        return f"a number above {bounds['gt']} and at most {bounds['le']}"
+    if key == "mode":
+        return "'chat' or 'qa'"
+    if key == "base_url":
+        return "an http:// or https:// URL, such as http://localhost:8080/v1"
+    if key == "stop":
+        return "a list of at most 4 non-empty strings"
+    if key == "extra_body":
+        return "a mapping of key: value"
+    if key in ("api_key", "name", "model", "description", "system_prompt"):
+        return "text"
+    return ""
+
+
+def format_validation_error(path: Path | str, error: ValidationError, data: dict[str, Any]) -> str:
+    problems = []
+    for item in error.errors():
+        loc = [str(part) for part in item["loc"] if not str(part).startswith("function-after")]
+        key = loc[0] if loc else "?"
+        if item["type"] == "extra_forbidden":
+            close = difflib.get_close_matches(key, Preset.model_fields, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(f"unknown key '{key}'{hint}; allowed keys: {', '.join(Preset.model_fields)}")
+            continue
+        shown_key = ".".join(loc[:2]) if key in ("stop", "extra_body") and len(loc) > 1 else key
+        value = _describe_value(key, data.get(key, item.get("input")))
+        allowed = _allowed_for(key)
+        message = item["msg"].removeprefix("Value error, ")
+        expected = f"; expected {allowed}" if allowed else ""
+        problems.append(f"key '{shown_key}' has value {value}: {message}{expected}")
+    return f"{path}: " + "; ".join(problems)
+
+
+def load_preset(path: Path, environ: dict[str, str] | None = None) -> LoadedPreset:
+    """Read, validate and resolve one preset file, or raise PresetError with a one-line message."""
+    env = os.environ if environ is None else environ
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PresetError(f"{path}: cannot be read ({exc.__class__.__name__}: {exc})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise PresetError(f"{path}: not valid YAML{at}: {problem}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise PresetError(f"{path}: expected a mapping of 'key: value' lines, got {type(data).__name__}")
+    bad_keys = [k for k in data if not isinstance(k, str)]
+    if bad_keys:
+        raise PresetError(f"{path}: key {bad_keys[0]!r} is not text; keys must be names")
+    try:
+        settings = Preset.model_validate(data)
+    except ValidationError as exc:
+        raise PresetError(format_validation_error(path, exc, data)) from None
+
+    api_key = settings.api_key or SecretStr(env.get(ENV_API_KEY) or SEED_API_KEY)
+    return LoadedPreset(
+        id=path.stem,
+        path=path,
+        label=settings.name or path.stem,
+        settings=settings,
+        base_url=(settings.base_url or env.get(ENV_BASE_URL) or SEED_BASE_URL).rstrip("/"),
+        model=settings.model or env.get(ENV_MODEL) or SEED_MODEL,
+        api_key=api_key,
+    )
+
+
+@dataclass
+class PresetCatalog:
+    """All presets of a config directory: the valid ones by id, and one line per problem.
+
+    ``broken`` maps the id (file stem) of each unusable file to its one-line message, so that
+    ``--preset NAME`` can report exactly why NAME cannot be used.
+    """
+
+    presets: dict[str, LoadedPreset]
+    broken: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[str]:
+        return [*self.notes, *self.broken.values()]
+
+    def get(self, preset_id: str) -> LoadedPreset:
+        """The preset with that id. Visitors can only ever pick presets that exist on disk."""
+        try:
+            return self.presets[preset_id]
+        except KeyError:
+            choices = ", ".join(self.presets) or "none"
+            raise PresetError(f"unknown preset '{preset_id}' (available: {choices})") from None
+
+
+def load_catalog(config_dir: Path, environ: dict[str, str] | None = None) -> PresetCatalog:
+    """Load every ``*.yaml`` / ``*.yml`` in ``config_dir``; broken files are listed, not fatal."""
+    if not config_dir.is_dir():
+        return PresetCatalog({}, notes=[f"{config_dir}: config directory not found"])
+    catalog = PresetCatalog({})
+    files = sorted([*config_dir.glob("*.yaml"), *config_dir.glob("*.yml")])
+    for path in files:
+        if path.stem in catalog.presets or path.stem in catalog.broken:
+            catalog.notes.append(f"{path}: preset '{path.stem}' is defined twice; file skipped")
+            continue
+        try:
+            catalog.presets[path.stem] = load_preset(path, environ)
+        except PresetError as exc:
+            catalog.broken[path.stem] = str(exc)
+    if not files:
+        catalog.notes.append(f"{config_dir}: no preset files (*.yaml) found")
+    return catalog
