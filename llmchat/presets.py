@@ -127,12 +127,13 @@ def _allowed_for(key: str) -> str:
         for attr in ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern"):
             if getattr(item, attr, None) is not None:
                 bounds[attr] = getattr(item, attr)
+    if key == "seed":
+        return "a whole number, or nothing (null) for a random seed"
     if "ge" in bounds and "le" in bounds:
-        return f"a number from {bounds['ge']} to {bounds['le']}"
+        kind = "a number" if "float" in repr(info.annotation) else "a whole number"
+        return f"{kind} from {bounds['ge']} to {bounds['le']}"
     if "gt" in bounds and "le" in bounds:
         return f"a number above {bounds['gt']} and at most {bounds['le']}"
-    if key == "mode":
-        return "'chat' or 'qa'"
     if key == "base_url":
         return "an http:// or https:// URL, such as http://localhost:8080/v1"
     if key == "stop":

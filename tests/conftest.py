@@ -1,0 +1,121 @@
+"""Shared fixtures: our OpenAI-compatible test server, presets pointing at it, the launched app."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from gradio_client import Client
+
+from llmchat.presets import load_catalog
+from llmchat.ui import build_demo
+from tests.openai_test_server import OpenAITestServer
+
+SECRET_KEY = "sk-test-secret-0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> Iterator[OpenAITestServer]:
+    with OpenAITestServer() as server:
+        yield server
+
+
+@pytest.fixture
+def server(llm_server: OpenAITestServer) -> Iterator[OpenAITestServer]:
+    """The session's test server, emptied of records and scripted behaviour for each test."""
+    llm_server.clear()
+    llm_server.models = ["test-model"]
+    llm_server.models_status = 200
+    llm_server.require_api_key = None
+    llm_server.strict_models = False
+    yield llm_server
+    llm_server.clear()
+
+
+def write_presets(directory: Path, base_url: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    closed_port = free_port()  # nothing listens there
+    presets = {
+        "test-chat": f"""
+name: Test chat
+mode: chat
+base_url: {base_url}
+api_key: {SECRET_KEY}
+model: test-model
+system_prompt: You are the test assistant.
+temperature: 0.3
+top_p: 0.9
+max_tokens: 256
+frequency_penalty: 0.1
+presence_penalty: 0.2
+seed: 7
+""",
+        "test-qa": f"""
+name: Test QA
+mode: qa
+base_url: {base_url}
+api_key: {SECRET_KEY}
+model: qa-model
+system_prompt: QA system prompt.
+temperature: 1.1
+top_p: 0.5
+max_tokens: 64
+seed: null
+""",
+        "unreachable": f"""
+name: Nobody home
+base_url: http://127.0.0.1:{closed_port}/v1
+api_key: {SECRET_KEY}
+""",
+        "slow": f"""
+name: Slow server
+base_url: {base_url}
+api_key: {SECRET_KEY}
+model: test-model
+timeout: 1
+""",
+        "one-at-a-time": f"""
+name: One at a time
+base_url: {base_url}
+api_key: {SECRET_KEY}
+model: test-model
+concurrency_limit: 1
+""",
+    }
+    for stem, text in presets.items():
+        (directory / f"{stem}.yaml").write_text(text, encoding="utf-8")
+    (directory / "broken.yaml").write_text("temperature: 5\n", encoding="utf-8")
+    return directory
+
+
+@pytest.fixture(scope="session")
+def config_dir(llm_server: OpenAITestServer, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return write_presets(tmp_path_factory.mktemp("configs"), llm_server.base_url)
+
+
+@pytest.fixture(scope="session")
+def app_url(config_dir: Path) -> Iterator[str]:
+    """The app, launched for real on 127.0.0.1, as a visitor's browser or gradio_client meets it."""
+    catalog = load_catalog(config_dir, environ={})
+    demo = build_demo(catalog, "test-chat", concurrency=16)
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
+    )
+    yield url
+    demo.close()
+
+
+@pytest.fixture
+def client(app_url: str, server: OpenAITestServer) -> Iterator[Client]:
+    """A fresh visitor (its own Gradio session) talking to the app through its API."""
+    visitor = Client(app_url, verbose=False)
+    yield visitor
+    visitor.close()
