@@ -61,7 +61,7 @@ def build_demo(
     first = catalog.presets[default_preset]
     s = first.settings
     with gr.Blocks(title="llmchat", fill_height=True, analytics_enabled=False) as demo:
-        with gr.Row(equal_height=True):
+        with gr.Row(equal_height=False):
             preset = gr.Dropdown(
                 choices=[(p.label, p.id) for p in catalog.presets.values()],
                 value=first.id,
@@ -69,7 +69,7 @@ def build_demo(
                 scale=3,
             )
             mode = gr.Radio(MODE_CHOICES, value=s.mode, label="Mode", scale=3)
-            clear = gr.Button("🗑️ Clear chat", scale=1, variant="secondary")
+            clear = gr.Button("🗑️ Clear chat", scale=0, min_width=140, variant="secondary", size="md")
         info = gr.Markdown(describe_preset(first))
         gr.Markdown(problems_markdown(catalog.problems), visible=bool(catalog.problems))
 
@@ -102,7 +102,7 @@ def build_demo(
             chatbot=gr.Chatbot(label="llmchat", scale=1, height="60vh", buttons=["copy", "copy_all"]),
             textbox=gr.Textbox(placeholder=PLACEHOLDER, show_label=False, submit_btn=True, stop_btn=True),
             additional_inputs=[preset, *controls],
-            additional_inputs_accordion=gr.Accordion("Parameters", open=False),
+            additional_inputs_accordion=gr.Accordion("Parameters", open=False, render=False),
             editable=True,
             api_name="chat",
             concurrency_limit=concurrency,
