@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import concurrent.futures
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -308,3 +310,26 @@ def test_stop_closes_the_stream_to_the_server(client: Client, server: OpenAITest
     record = server.wait_for_disconnect(timeout=5)
     assert record.disconnected and not record.finished
     assert record.tokens_sent < 100
+
+
+def test_visitor_going_away_closes_the_stream_to_the_server(app_url: str, server: OpenAITestServer) -> None:
+    """A visitor whose connection drops mid-answer (tab closed, process killed) stops generation."""
+    server.set_behavior(Behavior(tokens=400, delay=0.05))
+    script = (
+        "import sys, time\n"
+        "from gradio_client import Client\n"
+        f"job = Client({app_url!r}, verbose=False).submit('long answer', api_name='/chat')\n"
+        "while len(job.outputs()) < 3: time.sleep(0.05)\n"
+        "print('streaming', flush=True)\n"
+        "time.sleep(60)\n"
+    )
+    visitor = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert visitor.stdout is not None and visitor.stdout.readline().strip() == "streaming"
+        visitor.kill()
+        record = server.wait_for_disconnect(timeout=10)
+    finally:
+        visitor.kill()
+        visitor.wait()
+    assert record.disconnected and not record.finished
+    assert record.tokens_sent < 200
