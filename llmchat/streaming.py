@@ -1,0 +1,74 @@
+"""Coalesce a stream of text pieces into a bounded rate of UI updates.
+
+Every update a chat function yields costs Gradio a copy of the conversation, a diff and a message
+to the browser, and costs the browser a re-layout of the whole answer. One update per token makes
+both grow with the square of the answer's length. So the pieces are gathered and the growing text
+is handed on at most every ``interval`` seconds - except the first piece, which goes out at once
+(time to first token is what a visitor feels), and the last, which is never held back.
+
+A reader task drains the source while the consumer is busy, so a piece never waits for the next
+one to be shown: it is shown within ``interval`` even if the server then pauses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+
+DEFAULT_INTERVAL = 0.05
+
+
+async def coalesce(pieces: AsyncIterator[str], interval: float = DEFAULT_INTERVAL) -> AsyncIterator[str]:
+    """Yield the text so far: at once for the first piece, then at most every ``interval`` seconds.
+
+    Exceptions of the source are raised here after the text that arrived before them was yielded.
+    Closing or cancelling this generator cancels the reader, which closes the source.
+    """
+    buffer: list[str] = []
+    arrived = asyncio.Event()
+    failure: list[BaseException] = []
+
+    async def read() -> None:
+        try:
+            async for piece in pieces:
+                buffer.append(piece)
+                arrived.set()
+        except Exception as exc:
+            failure.append(exc)
+        finally:
+            arrived.set()
+
+    reader = asyncio.create_task(read())
+    text = ""
+    try:
+        while True:
+            await arrived.wait()
+            arrived.clear()
+            finished = reader.done()
+            if buffer:
+                text += "".join(buffer)
+                buffer.clear()
+                yield text
+            if finished:
+                break
+            pause_until = time.monotonic() + interval
+            # Hold off the next update, but wake early when the source ends.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(reader), max(0.0, pause_until - time.monotonic()))
+        if buffer:  # pieces appended between the last check and the reader's end
+            text += "".join(buffer)
+            buffer.clear()
+            yield text
+        if failure:
+            raise failure[0]
+    finally:
+        if not reader.done():
+            reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await reader
+        aclose = getattr(pieces, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()

@@ -1,0 +1,92 @@
+"""Coalescing: fewer UI updates, the same text, no delay for the first and last piece."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from llmchat.streaming import coalesce
+
+
+async def source(
+    pieces: list[str], gap: float, log: list[str], fail: Exception | None = None
+) -> AsyncIterator[str]:
+    try:
+        for piece in pieces:
+            yield piece
+            if gap:
+                await asyncio.sleep(gap)
+        if fail:
+            raise fail
+    finally:
+        log.append("closed")
+
+
+async def collect(iterator: AsyncIterator[str]) -> list[tuple[float, str]]:
+    start = time.monotonic()
+    return [(time.monotonic() - start, text) async for text in iterator]
+
+
+def test_fast_source_gives_few_updates_and_the_exact_text() -> None:
+    pieces = [f"{i}語 " for i in range(3000)] + ["🎌", "é"]
+    log: list[str] = []
+    updates = asyncio.run(collect(coalesce(source(pieces, 0, log), interval=0.05)))
+    assert updates[-1][1] == "".join(pieces)
+    assert len(updates) < 30
+    assert all(b[1].startswith(a[1]) for a, b in itertools.pairwise(updates))
+    assert log == ["closed"]
+
+
+def test_first_piece_goes_out_at_once_and_a_paused_source_is_not_held_back() -> None:
+    async def bursty() -> AsyncIterator[str]:
+        yield "first"
+        await asyncio.sleep(0.02)
+        yield " second"  # arrives within the interval after the first update ...
+        await asyncio.sleep(1.0)  # ... and the server then pauses
+        yield " third"
+
+    updates = asyncio.run(collect(coalesce(bursty(), interval=0.1)))
+    assert updates[0] == (pytest.approx(0, abs=0.03), "first")
+    second = next(at for at, text in updates if text == "first second")
+    assert second < 0.3  # shown within the interval, not after the pause
+    assert updates[-1][1] == "first second third"
+
+
+def test_slow_source_shows_every_piece() -> None:
+    pieces = ["a", "b", "c", "d"]
+    updates = asyncio.run(collect(coalesce(source(pieces, 0.08, []), interval=0.05)))
+    assert [text for _, text in updates] == ["a", "ab", "abc", "abcd"]
+
+
+def test_failure_comes_after_the_text_that_arrived() -> None:
+    seen: list[str] = []
+
+    async def run() -> None:
+        async for text in coalesce(source(["x", "y"], 0.01, [], fail=ConnectionError("cut")), 0.05):
+            seen.append(text)
+
+    with pytest.raises(ConnectionError, match="cut"):
+        asyncio.run(run())
+    assert seen[-1] == "xy"
+
+
+def test_cancelling_the_consumer_closes_the_source() -> None:
+    log: list[str] = []
+
+    async def run() -> None:
+        async def consume() -> None:
+            async for _ in coalesce(source([str(i) for i in range(1000)], 0.01, log), 0.05):
+                pass
+
+        task = asyncio.create_task(consume())
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(run())
+    assert log == ["closed"]
