@@ -185,7 +185,9 @@ async def _stream_reply(
         yield [notice.as_message()]
         return
 
-    if outcome.finish_reason is None:
+    if outcome.finish_reason is None and not outcome.chunks:
+        yield [errors.not_openai(preset.base_url).as_message()]
+    elif outcome.finish_reason is None:
         yield _with_answer(answer, errors.cut_off(None, outcome.chunks, secrets))
     elif outcome.finish_reason == "length":
         limit = errors.Notice(

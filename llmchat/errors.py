@@ -140,6 +140,8 @@ def explain(
                 "look at the server's log.",
             )
         return Notice(f"⚠️ The server answered HTTP {status}", said)
+    if isinstance(exc, ValueError):  # e.g. json.JSONDecodeError: not an OpenAI event stream
+        return not_openai(base_url)
     if isinstance(exc, openai.APIError):
         return Notice(
             "⚠️ The server reported an error",
@@ -148,6 +150,15 @@ def explain(
     return Notice(
         "⚠️ Something went wrong",
         f"{type(exc).__name__}: {redact(str(exc), secrets)[:500]}",
+    )
+
+
+def not_openai(base_url: str) -> Notice:
+    """The server answered, but not in the OpenAI streaming format (or with nothing at all)."""
+    return Notice(
+        "⚠️ Unexpected reply from the server",
+        f"**{base_url}** answered, but not with an OpenAI-style streamed answer. Is it an "
+        "OpenAI-compatible endpoint? Most want a `base_url` ending in `/v1`.",
     )
 
 

@@ -51,14 +51,19 @@ _T = TypeVar("_T")
 
 @dataclass
 class Behavior:
-    """How the server answers one chat request (see the module docstring for the faults)."""
+    """How the server answers one chat request. ``fault`` is one of:
+
+    ``http`` (``status`` + OpenAI error JSON), ``drop_after:N`` (N tokens, then the socket is cut),
+    ``error_event_after:N`` (N tokens, then an SSE error event), ``not_json`` (200 text/html),
+    ``not_sse`` (200 event-stream of garbage), ``hang`` (headers, then silence), ``no_finish``
+    (all tokens and [DONE] but never a finish_reason, as llama-cpp-python does when interrupted).
+    """
 
     reply: str | None = None  # full answer; None => "Echo: <last user message>"
     tokens: int | None = None  # if set (and reply None): "tok0 tok1 ... tok{n-1}"
     delay: float = 0.0  # seconds between tokens
     first_token_delay: float = 0.0  # seconds before the first content chunk (headers already sent)
-    fault: str | None = None  # http | drop_after:N | error_event_after:N | not_json | not_sse
-    #                           | hang | no_finish
+    fault: str | None = None  # see above; unknown names give the client a 400
     status: int | None = None  # for fault "http"
     message: str = "test error"  # used in error bodies / error events
     retry_after: float | None = None  # Retry-After header for fault "http"

@@ -236,6 +236,16 @@ def test_stream_without_finish_reason_is_marked_cut_off(client: Client, server: 
     assert "cut off" in notes(reply)[0]["metadata"]["title"]
 
 
+@pytest.mark.parametrize("fault", ["not_json", "not_sse"])
+def test_reply_that_is_not_an_openai_stream_is_explained(
+    client: Client, server: OpenAITestServer, fault: str
+) -> None:
+    server.enqueue(Behavior(fault=fault))
+    [note] = notes(ask(client, "hi"))
+    assert "Unexpected reply from the server" in note["metadata"]["title"]
+    assert server.base_url in note["content"]
+
+
 def test_max_tokens_limit_is_pointed_out(client: Client, server: OpenAITestServer) -> None:
     server.set_behavior(Behavior(tokens=50))
     reply = ask(client, "hi", max_tokens=3)
