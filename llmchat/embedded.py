@@ -95,8 +95,8 @@ def _check_llama_cpp() -> None:
         raise EmbeddedError(
             f"The local model needs llama-cpp-python with its server extra (missing: {', '.join(missing)}).\n"
             f"Install it with:\n\n    {INSTALL_LLAMA}\n\n"
-            "The flag builds for any x86-64 CPU: a native build can crash with an illegal "
-            "instruction on a CPU other than the one it was built on."
+            "The flag makes a portable build: a native one (-march=native) can crash with an "
+            "illegal instruction on any CPU other than the one it was built on."
         )
 
 
@@ -125,9 +125,13 @@ def resolve_model_path(model: str) -> Path:
     path = Path(model).expanduser().resolve()
     if not path.is_file():
         raise EmbeddedError(f"The local model file does not exist: `{path}`")
-    with path.open("rb") as file:
-        if file.read(4) != b"GGUF":
-            raise EmbeddedError(f"The local model file is not a GGUF model: `{path}`")
+    try:
+        with path.open("rb") as file:
+            magic = file.read(4)
+    except OSError as exc:
+        raise EmbeddedError(f"The local model file cannot be read: `{path}` ({exc.strerror})") from None
+    if magic != b"GGUF":
+        raise EmbeddedError(f"The local model file is not a GGUF model: `{path}`")
     return path
 
 
@@ -159,7 +163,6 @@ def _die_with_parent() -> Callable[[], None] | None:
 # Forks every child: a thread that lives as long as the process (see _die_with_parent), and is
 # never busy for more than a Popen, so joining it at interpreter exit is instant.
 _spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmchat-embedded-spawner")
-
 
 _live: set[EmbeddedServer] = set()
 _live_lock = threading.RLock()  # re-entrant: a signal handler may interrupt its holder
@@ -227,15 +230,18 @@ class EmbeddedServer:
 
     @property
     def base_url(self) -> str | None:
+        """The OpenAI base URL once the child answered; None before, and after stop()."""
         with self._lock:
             return f"http://127.0.0.1:{self._port}/v1" if self._port and self._ready else None
 
     @property
     def pid(self) -> int | None:
+        """The child's pid while one exists, for diagnostics and tests."""
         with self._lock:
             return self._proc.pid if self._proc else None
 
     def is_running(self) -> bool:
+        """Whether the child is alive (ready or still loading); False after a crash or stop()."""
         with self._lock:
             return self._proc is not None and self._proc.poll() is None
 
@@ -370,8 +376,7 @@ class EmbeddedServer:
 
     def _terminate(self) -> None:
         """Send SIGTERM to the child's process group, without waiting."""
-        with self._lock:
-            proc = self._proc
+        proc = self._proc
         if proc is not None:
             _signal_group(proc, signal.SIGTERM)
 
