@@ -1,23 +1,29 @@
 """The chat function behind ``gr.ChatInterface``: one visitor's turn, from message to streamed answer.
 
-It yields the growing answer as a string while all is well. When something goes wrong it yields
-a list of messages instead: the partial answer (if any) followed by a :class:`~llmchat.errors.Notice`
-that says what happened. The visitor's message always stays in the conversation, so Retry works.
+It yields the growing turn (see :mod:`llmchat.reply`): a plain string while it is only an answer,
+a list of messages once llmchat adds a note (an error, a "cut off" mark, left-out history, the
+model's thinking, stats). The visitor's message always stays in the conversation, so Retry works.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
+import openai
 from pydantic import ValidationError
 
 from llmchat import errors
-from llmchat.client import ClientPool, StreamOutcome, stream_text
+from llmchat.budget import ContextBudget, ContextOverflow
+from llmchat.client import ClientPool, StreamOutcome, stream_deltas
 from llmchat.presets import LoadedPreset, Preset, PresetCatalog, PresetError, format_validation_error
+from llmchat.reasoning import ThinkSplitter
+from llmchat.reply import ReplyView, format_stats
 from llmchat.request import Mode, SamplingParams, build_messages, build_request, content_text
+from llmchat.servers import LocalModelError, ServerResolver
 from llmchat.streaming import coalesce
 
 log = logging.getLogger(__name__)
@@ -84,10 +90,14 @@ class ServerLimits:
 
 
 def make_chat_fn(
-    catalog: PresetCatalog, pool: ClientPool | None = None
+    catalog: PresetCatalog,
+    pool: ClientPool | None = None,
+    resolver: ServerResolver | None = None,
 ) -> Callable[..., AsyncIterator[Reply]]:
     """Build the ChatInterface function; its parameter names are the API's parameter names."""
     pool = pool or ClientPool()
+    resolver = resolver or ServerResolver()
+    budget = ContextBudget()
     limits = ServerLimits()
 
     async def chat(
@@ -102,6 +112,7 @@ def make_chat_fn(
         frequency_penalty: float,
         presence_penalty: float,
         seed: int | None,
+        show_stats: bool = True,
     ) -> AsyncIterator[Reply]:
         text = content_text(message)
         try:
@@ -125,83 +136,158 @@ def make_chat_fn(
             yield [notice.as_message()]
             return
 
-        body = build_request(chosen, params, build_messages(mode, params.system_prompt, history, text))
+        if resolver.needs_start(chosen):
+            starting = errors.Notice("⏳ Starting the local model…", "The first answer takes a few seconds.")
+            yield [starting.as_message()]
+        try:
+            chosen = await resolver.resolve(chosen)
+        except LocalModelError as exc:
+            yield [exc.notice.as_message()]
+            return
+
+        view = ReplyView()
+        messages = build_messages(mode, params.system_prompt, history, text)
+        prompt_estimate = None
+        try:
+            messages, prompt_estimate = await _fit_context(budget, chosen, messages, params, view)
+        except ContextOverflow as exc:
+            yield [errors.Notice("⚠️ Message too long for the model", str(exc)).as_message()]
+            return
+
+        body = build_request(chosen, params, messages)
         log.info(
             "preset=%s mode=%s model=%s messages=%d temperature=%s top_p=%s max_tokens=%s seed=%s",
-            chosen.id,
-            mode,
-            chosen.model,
-            len(body["messages"]),
-            params.temperature,
-            params.top_p,
-            params.max_tokens,
-            params.seed,
-        )
+            chosen.id, mode, chosen.model, len(messages), params.temperature, params.top_p,
+            params.max_tokens, params.seed,
+        )  # fmt: skip
         semaphore = limits.get(chosen)
         if semaphore is not None and semaphore.locked():
             waiting = errors.Notice(
                 "⏳ Waiting for the server", "Another answer is being generated; yours is next."
             )
             yield [waiting.as_message()]
-        async with semaphore or _no_limit():
-            async for reply in _stream_reply(pool, chosen, body, params):
+        stats = bool(show_stats)  # the checkbox; a preset only sets its starting value
+        async with semaphore or contextlib.nullcontext():
+            async for reply in _stream_reply(
+                pool, resolver, chosen, body, params, view, stats, prompt_estimate
+            ):
                 yield reply
 
     return chat
 
 
-class _no_limit:
-    async def __aenter__(self) -> None:
-        return None
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
+async def _fit_context(
+    budget: ContextBudget,
+    preset: LoadedPreset,
+    messages: list[dict[str, Any]],
+    params: SamplingParams,
+    view: ReplyView,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Leave out the oldest turns when the request would not fit the model's context window."""
+    embedded = preset.settings.embedded
+    configured = preset.settings.context_window or (embedded.n_ctx if embedded else None)
+    headers = {"Authorization": f"Bearer {preset.api_key.get_secret_value()}"}
+    window = await budget.window(preset.base_url, headers, configured)
+    if window is None:
+        return messages, None
+    plan = await budget.fit(preset.base_url, headers, window, messages, params.max_tokens)
+    if plan.first_kept:
+        head = 1 if messages[0]["role"] == "system" else 0
+        kept = messages[head + plan.first_kept : -1]
+        messages = [*messages[:head], *kept, messages[-1]]
+        view.before.append(
+            errors.Notice(
+                f"ℹ️ {plan.first_kept} earlier messages were not sent",
+                f"They no longer fit in the model's context window ({window:,} tokens) together with "
+                f"your message and Max tokens. The model sees the last {len(kept)} messages.",
+            )
+        )
+    return messages, plan.prompt_tokens
 
 
 async def _stream_reply(
-    pool: ClientPool, preset: LoadedPreset, body: dict[str, Any], params: SamplingParams
+    pool: ClientPool,
+    resolver: ServerResolver,
+    preset: LoadedPreset,
+    body: dict[str, Any],
+    params: SamplingParams,
+    view: ReplyView,
+    show_stats: bool,
+    prompt_estimate: int | None,
 ) -> AsyncIterator[Reply]:
     secrets = [preset.api_key.get_secret_value()]
-    outcome = StreamOutcome()
-    answer = ""
-    try:
-        async for answer in coalesce(stream_text(pool.get(preset), body, outcome)):
-            yield answer
-    except Exception as exc:
-        log.warning("request to %s failed: %s", preset.base_url, errors.redact(repr(exc), secrets))
-        if outcome.chunks:
-            yield _with_answer(answer, errors.cut_off(exc, outcome.chunks, secrets))
+    if preset.settings.stream_usage:
+        body = {**body, "stream_options": {"include_usage": True}}
+    splitter = ThinkSplitter()
+    for attempt in (1, 2):
+        outcome = StreamOutcome()
+        try:
+            async for batch in coalesce(stream_deltas(pool.get(preset), body, outcome)):
+                for delta in batch:
+                    if delta.kind == "think":
+                        view.add_thinking(delta.text)
+                    else:
+                        thought, answer = splitter.feed(delta.text)
+                        view.add_thinking(thought)
+                        view.add_answer(answer)
+                yield view.render()
+        except Exception as exc:
+            stale = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
+            if stale and attempt == 1 and not outcome.chunks and not resolver.died(preset):
+                # A kept-alive connection the server had already dropped: one fresh try at once.
+                log.info("retrying %s once on a fresh connection", preset.base_url)
+                continue
+            log.warning("request to %s failed: %s", preset.base_url, errors.redact(repr(exc), secrets))
+            notice = _failure_notice(exc, outcome, resolver, preset, secrets)
+            view.after.append(notice or await _explain(pool, preset, exc, secrets))
+            yield view.render()
             return
-        status = getattr(exc, "status_code", None)
-        offered = await pool.list_models(preset) if status == 404 else None
-        notice = errors.explain(
-            exc,
-            base_url=preset.base_url,
-            model=preset.model,
-            timeout=float(preset.settings.timeout),
-            secrets=secrets,
-            models_offered=offered,
-        )
-        yield [notice.as_message()]
-        return
+        break
 
+    thought, answer = splitter.flush()
+    view.add_thinking(thought)
+    view.add_answer(answer)
+    view.end_thinking()
     if outcome.finish_reason is None and not outcome.chunks:
-        yield [errors.not_openai(preset.base_url).as_message()]
+        view.after.append(errors.empty_stream(preset.base_url))
     elif outcome.finish_reason is None:
-        yield _with_answer(answer, errors.cut_off(None, outcome.chunks, secrets))
+        view.after.append(errors.cut_off(None, outcome.chunks, secrets))
     elif outcome.finish_reason == "length":
-        limit = errors.Notice(
-            "ℹ️ Reached the Max tokens limit",
-            f"The answer stopped at {params.max_tokens} tokens. Raise **Max tokens** under "
-            "Parameters and press Retry for a longer one.",
+        view.after.append(
+            errors.Notice(
+                "ℹ️ Reached the Max tokens limit",
+                f"The answer stopped at {params.max_tokens} tokens. Raise **Max tokens** under "
+                "Parameters and press Retry for a longer one.",
+            )
         )
-        yield _with_answer(answer, limit)
-    elif not answer:
-        empty = errors.Notice("ℹ️ Empty answer", "The server finished without sending any text.")
-        yield [empty.as_message()]
+    elif not view.answer and not view.thinking:
+        view.after.append(errors.Notice("ℹ️ Empty answer", "The server finished without sending any text."))
+    if show_stats:
+        view.stats = format_stats(outcome, prompt_estimate)
+    yield view.render()
 
 
-def _with_answer(text: str, notice: errors.Notice) -> list[dict[str, Any]]:
-    """The partial answer (kept as a normal turn, so it is context later) followed by a notice."""
-    kept = [{"role": "assistant", "content": text}] if text else []
-    return [*kept, notice.as_message()]
+def _failure_notice(
+    exc: Exception, outcome: StreamOutcome, resolver: ServerResolver, preset: LoadedPreset, secrets: list[str]
+) -> errors.Notice | None:
+    """A notice for failures after the answer began, or when the local model died."""
+    died = resolver.died(preset)
+    if died is not None:
+        return died
+    if outcome.chunks:
+        return errors.cut_off(exc, outcome.chunks, secrets)
+    return None
+
+
+async def _explain(
+    pool: ClientPool, preset: LoadedPreset, exc: Exception, secrets: list[str]
+) -> errors.Notice:
+    offered = await pool.list_models(preset) if getattr(exc, "status_code", None) == 404 else None
+    return errors.explain(
+        exc,
+        base_url=preset.base_url,
+        model=preset.model,
+        timeout=float(preset.settings.timeout),
+        secrets=secrets,
+        models_offered=offered,
+    )

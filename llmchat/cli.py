@@ -11,7 +11,9 @@ from pathlib import Path
 
 import gradio as gr
 
+from llmchat.embedded import install_signal_handlers
 from llmchat.presets import PresetCatalog, load_catalog
+from llmchat.servers import ServerResolver
 from llmchat.ui import build_demo
 
 log = logging.getLogger("llmchat")
@@ -132,7 +134,10 @@ def build_from_config(config: AppConfig) -> gr.Blocks:
     for problem in catalog.problems:
         log.warning("%s", problem)
     preset = choose_preset(catalog, config.preset)
-    return build_demo(catalog, preset, concurrency=config.concurrency)
+    resolver = ServerResolver()
+    # A local model takes a moment to load: start it now, while Gradio starts, not at the first message.
+    resolver.start_in_background(catalog.presets[preset])
+    return build_demo(catalog, preset, concurrency=config.concurrency, resolver=resolver)
 
 
 def setup_logging() -> None:
@@ -153,6 +158,8 @@ def build_or_exit(argv: list[str]) -> tuple[gr.Blocks, AppConfig]:
 
 
 def launch(demo: gr.Blocks, config: AppConfig) -> None:
+    # SIGTERM (systemd, Docker, Spaces) must stop local model processes before we go.
+    install_signal_handlers()
     if config.share and not config.auth:
         log.warning(
             "--share without --auth: anyone with the link can use your LLM server. "

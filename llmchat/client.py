@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +32,18 @@ class StreamOutcome:
     chunks: int = 0
     finish_reason: str | None = None
     usage: dict[str, Any] | None = None
-    error: BaseException | None = field(default=None, repr=False)
+    timings: dict[str, Any] | None = None  # llama.cpp's server adds these to its last chunk
+    started: float = field(default_factory=time.monotonic)
+    first_token_at: float | None = None
+    last_token_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Delta:
+    """One piece of the answer (``kind="text"``) or of the model's reasoning (``kind="think"``)."""
+
+    kind: str
+    text: str
 
 
 class ClientPool:
@@ -67,25 +79,38 @@ class ClientPool:
         return [model.id for model in page.data]
 
 
-async def stream_text(
+async def stream_deltas(
     client: openai.AsyncOpenAI, body: dict[str, Any], outcome: StreamOutcome
-) -> AsyncIterator[str]:
-    """Yield the answer's text pieces as they arrive; record finish reason and usage.
+) -> AsyncIterator[Delta]:
+    """Yield the answer's pieces as they arrive; record timing, finish reason and usage.
 
     Exceptions propagate: the caller decides how to tell the visitor. On any exit (end, error,
     cancellation, or the caller closing this generator) the HTTP response is closed.
     """
+    outcome.started = time.monotonic()
     stream = await client.chat.completions.create(**body)
     async with stream:
         async for chunk in stream:
             if chunk.usage is not None:
                 outcome.usage = chunk.usage.model_dump()
+            extra = chunk.model_extra or {}
+            if extra.get("timings"):
+                outcome.timings = extra["timings"]
             if not chunk.choices:
                 continue
             choice = chunk.choices[0]
             if choice.finish_reason:
                 outcome.finish_reason = choice.finish_reason
-            piece = choice.delta.content if choice.delta else None
-            if piece:
-                outcome.chunks += 1
-                yield piece
+            delta = choice.delta
+            if delta is None:
+                continue
+            fields = delta.model_extra or {}
+            reasoning = fields.get("reasoning_content") or fields.get("reasoning")
+            for kind, piece in (("think", reasoning), ("text", delta.content)):
+                if piece and isinstance(piece, str):
+                    now = time.monotonic()
+                    if outcome.first_token_at is None:
+                        outcome.first_token_at = now
+                    outcome.last_token_at = now
+                    outcome.chunks += 1
+                    yield Delta(kind, piece)

@@ -72,7 +72,7 @@ class EmbeddedSettings(BaseModel):
     chat_format: str | None = Field(None, min_length=1)
     n_ctx: int = Field(2048, ge=256, le=131072)
     n_gpu_layers: int = Field(0, ge=-1, le=1000)
-    n_threads: int | None = Field(None, ge=1, le=256)
+    n_threads: int | None = Field(None, ge=1, le=256)  # None = every core
     n_batch: int = Field(512, ge=1, le=131072)
     cache: bool = False
     interrupt_requests: bool = False
@@ -304,8 +304,9 @@ class EmbeddedServer:
         cmd += ["--model", str(model), "--n_ctx", str(s.n_ctx), "--n_batch", str(s.n_batch)]
         cmd += ["--n_gpu_layers", str(s.n_gpu_layers), "--cache", str(s.cache).lower()]
         cmd += ["--interrupt_requests", str(s.interrupt_requests).lower()]
-        if s.n_threads is not None:
-            cmd += ["--n_threads", str(s.n_threads)]
+        # llama_cpp.server's own default is half the cores; all of them measured 67 vs 44 tokens/s
+        # with SmolLM2 on 2 cores.
+        cmd += ["--n_threads", str(s.n_threads or os.cpu_count() or 1)]
         if s.chat_format:
             cmd += ["--chat_format", s.chat_format]
         return cmd + list(s.extra_args)

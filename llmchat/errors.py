@@ -162,6 +162,17 @@ def not_openai(base_url: str) -> Notice:
     )
 
 
+def empty_stream(base_url: str) -> Notice:
+    """200 OK but no answer at all: what llama-cpp-python does when the prompt exceeds n_ctx."""
+    return Notice(
+        "⚠️ The server sent no answer",
+        f"**{base_url}** accepted the request but sent no text and no end mark. With "
+        "llama-cpp-python this happens when the conversation is longer than the model's context "
+        "window: press Clear, switch to QA mode, or set the preset's `context_window`. Otherwise "
+        "check that `base_url` is an OpenAI-compatible endpoint (most end in `/v1`).",
+    )
+
+
 def cut_off(exc: BaseException | None, tokens: int, secrets: list[str]) -> Notice:
     """The answer started but did not finish: say so, and keep what arrived."""
     if exc is None:

@@ -29,6 +29,8 @@ from pydantic import (
     field_validator,
 )
 
+from llmchat.embedded import EmbeddedSettings
+
 # The seed tutorial's module constants: what a preset falls back to for every key it leaves out.
 SEED_BASE_URL = "http://localhost:8080/v1"
 SEED_API_KEY = "Dummy"
@@ -78,6 +80,12 @@ class Preset(BaseModel):
     max_tokens_limit: StrictInt = Field(4096, ge=1, le=1_048_576)
     timeout: Number = Field(120.0, gt=0, le=3600)
     concurrency_limit: StrictInt | None = Field(None, ge=1, le=1000)
+    context_window: StrictInt | None = Field(None, ge=256, le=10_000_000)
+    show_stats: StrictBool = True
+    stream_usage: StrictBool = True
+
+    # A local model llmchat runs itself when nothing answers at base_url.
+    embedded: EmbeddedSettings | None = None
 
     @field_validator("extra_body")
     @classmethod
@@ -117,9 +125,9 @@ def _describe_value(key: str, value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _allowed_for(key: str) -> str:
+def _allowed_for(key: str, model: type[BaseModel] | None = None) -> str:
     """A short statement of what a key accepts, read from the schema itself."""
-    info = Preset.model_fields.get(key)
+    info = (model or Preset).model_fields.get(key)
     if info is None:
         return ""
     bounds = {}
@@ -140,6 +148,8 @@ def _allowed_for(key: str) -> str:
         return "a list of at most 4 non-empty strings"
     if key == "extra_body":
         return "a mapping of key: value"
+    if key == "embedded":
+        return "a mapping such as {model: smollm2, n_ctx: 2048}"
     if key in ("api_key", "name", "model", "description", "system_prompt"):
         return "text"
     return ""
@@ -147,17 +157,27 @@ def _allowed_for(key: str) -> str:
 
 def format_validation_error(path: Path | str, error: ValidationError, data: dict[str, Any]) -> str:
     problems = []
+    seen: set[str] = set()
     for item in error.errors():
         loc = [str(part) for part in item["loc"] if not str(part).startswith("function-after")]
         key = loc[0] if loc else "?"
+        nested = key == "embedded" and len(loc) > 1
         if item["type"] == "extra_forbidden":
-            close = difflib.get_close_matches(key, Preset.model_fields, n=1)
+            schema = EmbeddedSettings if nested else Preset
+            name = loc[-1]
+            close = difflib.get_close_matches(name, schema.model_fields, n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            problems.append(f"unknown key '{key}'{hint}; allowed keys: {', '.join(Preset.model_fields)}")
+            where = "embedded." if nested else ""
+            allowed = ", ".join(schema.model_fields)
+            problems.append(f"unknown key '{where}{name}'{hint}; allowed keys: {allowed}")
             continue
-        shown_key = ".".join(loc[:2]) if key in ("stop", "extra_body") and len(loc) > 1 else key
-        value = _describe_value(key, data.get(key, item.get("input")))
-        allowed = _allowed_for(key)
+        # Union members ("temperature.float", "temperature.int") are one key to a user.
+        shown_key = ".".join(loc[:2]) if key in ("stop", "extra_body", "embedded") and len(loc) > 1 else key
+        if shown_key in seen:
+            continue
+        seen.add(shown_key)
+        value = _describe_value(key, item.get("input") if len(loc) > 1 else data.get(key, item.get("input")))
+        allowed = _allowed_for(loc[1], EmbeddedSettings) if nested else _allowed_for(key)
         message = item["msg"].removeprefix("Value error, ")
         expected = f"; expected {allowed}" if allowed else ""
         problems.append(f"key '{shown_key}' has value {value}: {message}{expected}")

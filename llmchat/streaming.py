@@ -1,9 +1,9 @@
-"""Coalesce a stream of text pieces into a bounded rate of UI updates.
+"""Coalesce a stream of pieces into a bounded rate of UI updates.
 
 Every update a chat function yields costs Gradio a copy of the conversation, a diff and a message
 to the browser, and costs the browser a re-layout of the whole answer. One update per token makes
 both grow with the square of the answer's length. So the pieces are gathered and the growing text
-is handed on at most every ``interval`` seconds - except the first piece, which goes out at once
+are handed on in batches at most every ``interval`` seconds - except the first piece, which goes out at once
 (time to first token is what a visitor feels), and the last, which is never held back.
 
 A reader task drains the source while the consumer is busy, so a piece never waits for the next
@@ -16,17 +16,19 @@ import asyncio
 import contextlib
 import time
 from collections.abc import AsyncIterator
+from typing import TypeVar
 
 DEFAULT_INTERVAL = 0.05
+T = TypeVar("T")
 
 
-async def coalesce(pieces: AsyncIterator[str], interval: float = DEFAULT_INTERVAL) -> AsyncIterator[str]:
-    """Yield the text so far: at once for the first piece, then at most every ``interval`` seconds.
+async def coalesce(pieces: AsyncIterator[T], interval: float = DEFAULT_INTERVAL) -> AsyncIterator[list[T]]:
+    """Yield the pieces in batches: at once for the first, then at most every ``interval`` seconds.
 
-    Exceptions of the source are raised here after the text that arrived before them was yielded.
+    Exceptions of the source are raised here after the pieces that arrived before them were yielded.
     Closing or cancelling this generator cancels the reader, which closes the source.
     """
-    buffer: list[str] = []
+    buffer: list[T] = []
     arrived = asyncio.Event()
     failure: list[BaseException] = []
 
@@ -41,16 +43,15 @@ async def coalesce(pieces: AsyncIterator[str], interval: float = DEFAULT_INTERVA
             arrived.set()
 
     reader = asyncio.create_task(read())
-    text = ""
     try:
         while True:
             await arrived.wait()
             arrived.clear()
             finished = reader.done()
             if buffer:
-                text += "".join(buffer)
+                batch = buffer[:]
                 buffer.clear()
-                yield text
+                yield batch
             if finished:
                 break
             pause_until = time.monotonic() + interval
@@ -58,9 +59,9 @@ async def coalesce(pieces: AsyncIterator[str], interval: float = DEFAULT_INTERVA
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(reader), max(0.0, pause_until - time.monotonic()))
         if buffer:  # pieces appended between the last check and the reader's end
-            text += "".join(buffer)
+            batch = buffer[:]
             buffer.clear()
-            yield text
+            yield batch
         if failure:
             raise failure[0]
     finally:

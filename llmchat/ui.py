@@ -14,6 +14,7 @@ import gradio as gr
 from llmchat.chat import make_chat_fn
 from llmchat.client import ClientPool
 from llmchat.presets import LoadedPreset, PresetCatalog
+from llmchat.servers import ServerResolver
 
 MODE_CHOICES = [("Chat — sends the conversation", "chat"), ("QA — one question at a time", "qa")]
 PLACEHOLDER = "Ask a question"
@@ -46,6 +47,7 @@ def preset_values(preset: LoadedPreset) -> list[Any]:
         s.frequency_penalty,
         s.presence_penalty,
         s.seed,
+        s.show_stats,
         describe_preset(preset),
     ]
 
@@ -56,6 +58,7 @@ def build_demo(
     *,
     concurrency: int = 64,
     pool: ClientPool | None = None,
+    resolver: ServerResolver | None = None,
 ) -> gr.Blocks:
     """Build the whole app. ``default_preset`` must be a key of ``catalog.presets``."""
     first = catalog.presets[default_preset]
@@ -86,6 +89,7 @@ def build_demo(
             -2, 2, value=s.presence_penalty, step=0.01, label="Presence penalty", render=False
         )
         seed = gr.Number(s.seed, label="Seed (empty = random)", precision=0, render=False)
+        show_stats = gr.Checkbox(s.show_stats, label="Show answer stats", render=False)
         controls = [
             mode,
             system_prompt,
@@ -95,10 +99,11 @@ def build_demo(
             frequency_penalty,
             presence_penalty,
             seed,
+            show_stats,
         ]
 
         chat = gr.ChatInterface(
-            make_chat_fn(catalog, pool),
+            make_chat_fn(catalog, pool, resolver),
             chatbot=gr.Chatbot(label="llmchat", scale=1, height="60vh", buttons=["copy", "copy_all"]),
             textbox=gr.Textbox(placeholder=PLACEHOLDER, show_label=False, submit_btn=True, stop_btn=True),
             additional_inputs=[preset, *controls],

@@ -36,6 +36,8 @@ def server(llm_server: OpenAITestServer) -> Iterator[OpenAITestServer]:
     llm_server.models_status = 200
     llm_server.require_api_key = None
     llm_server.strict_models = False
+    llm_server.tokenizer = None
+    llm_server.n_ctx = None
     yield llm_server
     llm_server.clear()
 
@@ -57,6 +59,8 @@ max_tokens: 256
 frequency_penalty: 0.1
 presence_penalty: 0.2
 seed: 7
+show_stats: false
+stream_usage: false
 """,
         "test-qa": f"""
 name: Test QA
@@ -69,21 +73,41 @@ temperature: 1.1
 top_p: 0.5
 max_tokens: 64
 seed: null
+show_stats: false
 """,
         "unreachable": f"""
 name: Nobody home
+show_stats: false
 base_url: http://127.0.0.1:{closed_port}/v1
 api_key: {SECRET_KEY}
 """,
         "slow": f"""
 name: Slow server
+show_stats: false
 base_url: {base_url}
 api_key: {SECRET_KEY}
 model: test-model
 timeout: 1
 """,
+        "small-window": f"""
+name: Small window
+base_url: {base_url}
+api_key: {SECRET_KEY}
+model: test-model
+system_prompt: You are the test assistant.
+max_tokens: 64
+context_window: 512
+show_stats: false
+""",
+        "stats": f"""
+name: With stats
+base_url: {base_url}
+api_key: {SECRET_KEY}
+model: test-model
+""",
         "one-at-a-time": f"""
 name: One at a time
+show_stats: false
 base_url: {base_url}
 api_key: {SECRET_KEY}
 model: test-model
@@ -106,6 +130,17 @@ def app_url(config_dir: Path) -> Iterator[str]:
     """The app, launched for real on 127.0.0.1, as a visitor's browser or gradio_client meets it."""
     catalog = load_catalog(config_dir, environ={})
     demo = build_demo(catalog, "test-chat", concurrency=16)
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
+    )
+    yield url
+    demo.close()
+
+
+@pytest.fixture
+def fresh_app_url(config_dir: Path, server: OpenAITestServer) -> Iterator[str]:
+    """An app started after the test set up the server: nothing it learnt about servers is cached."""
+    demo = build_demo(load_catalog(config_dir, environ={}), "test-chat", concurrency=16)
     _, url, _ = demo.launch(
         server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
     )

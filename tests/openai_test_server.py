@@ -67,6 +67,7 @@ class Behavior:
     status: int | None = None  # for fault "http"
     message: str = "test error"  # used in error bodies / error events
     retry_after: float | None = None  # Retry-After header for fault "http"
+    reasoning: str | None = None  # sent first as `reasoning_content` deltas (reasoning models)
 
 
 @dataclass
@@ -232,6 +233,9 @@ class OpenAITestServer:
         self.models_status = 200
         self.require_api_key: str | None = None
         self.strict_models = False
+        # llama.cpp-style extras, off unless a test turns them on.
+        self.tokenizer: str | None = None  # "llama-cpp-python" (/extras/tokenize) or "llama.cpp" (/tokenize)
+        self.n_ctx: int | None = None  # served at /props like llama.cpp's server
         self._queue: deque[Behavior] = deque()
         self._cond = threading.Condition()
         self._stopping = threading.Event()
@@ -387,6 +391,16 @@ class OpenAITestServer:
             return JSONResponse({"object": "list", "data": data})
         if path == CHAT_PATH and request.method == "POST":
             return await self._chat(request, body, index)
+        if path == "/props" and request.method == "GET" and self.n_ctx:
+            return JSONResponse({"default_generation_settings": {"n_ctx": self.n_ctx}})
+        tokenize_paths = {
+            "llama-cpp-python": ("/extras/tokenize", "input"),
+            "llama.cpp": ("/tokenize", "content"),
+        }
+        if self.tokenizer in tokenize_paths and request.method == "POST":
+            tokenize_path, field_name = tokenize_paths[self.tokenizer]
+            if path == tokenize_path and body is not None:
+                return JSONResponse({"tokens": list(range(len(split_tokens(str(body.get(field_name, ""))))))})
         return _error(404, f"Invalid URL ({request.method} {path})")
 
     async def _chat(self, request: Request, body: dict[str, Any] | None, index: int) -> Response:
@@ -468,6 +482,11 @@ class OpenAITestServer:
                 gone = True
                 return
             yield r.chunk({"role": "assistant", "content": "", "refusal": None})
+            for piece in split_tokens(r.behavior.reasoning or ""):
+                if not await self._pause(request, r.behavior.delay):
+                    gone = True
+                    return
+                yield r.chunk({"content": None, "reasoning_content": piece})
             for i, token in enumerate(r.tokens):
                 if r.fault in ("drop_after", "error_event_after") and i == r.fault_n:
                     break

@@ -113,8 +113,9 @@ def test_switching_preset_sets_every_control_and_the_request_follows(
     client: Client, server: OpenAITestServer
 ) -> None:
     values = client.predict("test-qa", api_name="/preset_values")
-    mode, system_prompt, temperature, top_p, max_tokens, freq, pres, seed, info = values
+    mode, system_prompt, temperature, top_p, max_tokens, freq, pres, seed, stats, info = values
     assert (mode, system_prompt, temperature, top_p, seed) == ("qa", "QA system prompt.", 1.1, 0.5, None)
+    assert stats is False
     assert max_tokens["value"] == 64
     assert "Test QA" in info and "qa-model" in info
     controls = dict(
@@ -126,6 +127,7 @@ def test_switching_preset_sets_every_control_and_the_request_follows(
         frequency_penalty=freq,
         presence_penalty=pres,
         seed=seed,
+        show_stats=stats,
     )
     ask(client, "one", preset="test-qa", **controls)
     ask(client, "two", preset="test-qa", **controls)
@@ -236,14 +238,17 @@ def test_stream_without_finish_reason_is_marked_cut_off(client: Client, server: 
     assert "cut off" in notes(reply)[0]["metadata"]["title"]
 
 
-@pytest.mark.parametrize("fault", ["not_json", "not_sse"])
+@pytest.mark.parametrize(
+    ("fault", "title"),
+    [("not_sse", "Unexpected reply from the server"), ("not_json", "The server sent no answer")],
+)
 def test_reply_that_is_not_an_openai_stream_is_explained(
-    client: Client, server: OpenAITestServer, fault: str
+    client: Client, server: OpenAITestServer, fault: str, title: str
 ) -> None:
     server.enqueue(Behavior(fault=fault))
     [note] = notes(ask(client, "hi"))
-    assert "Unexpected reply from the server" in note["metadata"]["title"]
-    assert server.base_url in note["content"]
+    assert title in note["metadata"]["title"]
+    assert server.base_url in note["content"] and "/v1" in note["content"]
 
 
 def test_max_tokens_limit_is_pointed_out(client: Client, server: OpenAITestServer) -> None:

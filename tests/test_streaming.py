@@ -26,9 +26,13 @@ async def source(
         log.append("closed")
 
 
-async def collect(iterator: AsyncIterator[str]) -> list[tuple[float, str]]:
-    start = time.monotonic()
-    return [(time.monotonic() - start, text) async for text in iterator]
+async def collect(batches: AsyncIterator[list[str]]) -> list[tuple[float, str]]:
+    """(seconds since start, text so far) at each update."""
+    start, text, updates = time.monotonic(), "", []
+    async for batch in batches:
+        text += "".join(batch)
+        updates.append((time.monotonic() - start, text))
+    return updates
 
 
 def test_fast_source_gives_few_updates_and_the_exact_text() -> None:
@@ -66,8 +70,8 @@ def test_failure_comes_after_the_text_that_arrived() -> None:
     seen: list[str] = []
 
     async def run() -> None:
-        async for text in coalesce(source(["x", "y"], 0.01, [], fail=ConnectionError("cut")), 0.05):
-            seen.append(text)
+        async for batch in coalesce(source(["x", "y"], 0.01, [], fail=ConnectionError("cut")), 0.05):
+            seen.append("".join([*seen[-1:], *batch]))
 
     with pytest.raises(ConnectionError, match="cut"):
         asyncio.run(run())

@@ -1,0 +1,105 @@
+"""Which server answers a preset: the one at its ``base_url``, or the local model it embeds.
+
+A preset with an ``embedded:`` section uses its ``base_url`` when something answers there (a
+server the user started by hand), and otherwise starts ``llama_cpp.server`` as a child process.
+Presets with the same ``embedded:`` settings share one child.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import threading
+
+import httpx
+
+from llmchat.embedded import EmbeddedError, EmbeddedServer, EmbeddedSettings
+from llmchat.errors import Notice
+from llmchat.presets import LoadedPreset
+
+log = logging.getLogger(__name__)
+
+PROBE_TIMEOUT = 2.0
+
+
+class LocalModelError(Exception):
+    """The local model cannot serve; ``notice`` says why, for the chat."""
+
+    def __init__(self, notice: Notice) -> None:
+        super().__init__(notice.body)
+        self.notice = notice
+
+
+class ServerResolver:
+    """Maps presets to a reachable base URL, starting embedded models on demand."""
+
+    def __init__(self) -> None:
+        self._servers: dict[str, EmbeddedServer] = {}
+        self._lock = threading.Lock()
+
+    def embedded_server(self, settings: EmbeddedSettings) -> EmbeddedServer:
+        key = settings.model_dump_json()
+        with self._lock:
+            server = self._servers.get(key)
+            if server is None:
+                server = self._servers[key] = EmbeddedServer(settings, name=settings.model)
+            return server
+
+    def needs_start(self, preset: LoadedPreset) -> bool:
+        """True when answering this preset may first have to start its local model."""
+        embedded = preset.settings.embedded
+        return embedded is not None and not self.embedded_server(embedded).is_running()
+
+    async def resolve(self, preset: LoadedPreset) -> LoadedPreset:
+        """The preset with the base URL to use now (an embedded model is started if needed)."""
+        embedded = preset.settings.embedded
+        if embedded is None:
+            return preset
+        if preset.settings.base_url and await _answers(preset.base_url):
+            return preset
+        server = self.embedded_server(embedded)
+        try:
+            base_url = await server.ensure_running()
+        except EmbeddedError as exc:
+            raise LocalModelError(Notice("⚠️ The local model could not start", str(exc))) from None
+        return dataclasses.replace(preset, base_url=base_url)
+
+    def died(self, preset: LoadedPreset) -> Notice | None:
+        """If this preset's local model has died, a notice with the end of its log."""
+        embedded = preset.settings.embedded
+        if embedded is None:
+            return None
+        server = self.embedded_server(embedded)
+        if server.pid is None or server.is_running():  # never started, or alive
+            return None
+        tail = server.log_tail(15)
+        return Notice(
+            "⚠️ The local model stopped",
+            "The llama.cpp server running the local model exited. The last lines of its log:\n\n"
+            f"```\n{tail}\n```\n\nSend a message again to restart it.",
+        )
+
+    def start_in_background(self, preset: LoadedPreset) -> None:
+        """Warm up a preset's local model while the UI starts, so the first answer is quick."""
+        embedded = preset.settings.embedded
+        if embedded is None:
+            return
+        server = self.embedded_server(embedded)
+
+        def start() -> None:
+            try:
+                server.start()
+            except EmbeddedError as exc:
+                log.warning("the local model could not start: %s", str(exc).splitlines()[0])
+
+        threading.Thread(target=start, name="llmchat-warmup", daemon=True).start()
+
+
+async def _answers(base_url: str) -> bool:
+    try:
+        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http:
+            response = await http.get(base_url.rstrip("/") + "/models")
+    except (httpx.HTTPError, asyncio.TimeoutError):
+        return False
+    return response.status_code < 500

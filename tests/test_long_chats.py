@@ -1,0 +1,163 @@
+"""Context budget, per-answer stats and reasoning, through the launched app and the test server."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from typing import Any
+
+import pytest
+from gradio_client import Client
+
+from llmchat.budget import PER_MESSAGE_OVERHEAD, SAFETY_MARGIN, plan_history
+from tests.openai_test_server import Behavior, OpenAITestServer, split_tokens
+
+
+def titled(reply: Any) -> dict[str, str]:
+    """Title -> content of llmchat's own parts of a reply."""
+    if isinstance(reply, str):
+        return {}
+    return {m["metadata"]["title"]: m["content"] for m in reply if (m.get("metadata") or {}).get("title")}
+
+
+def answer_of(reply: Any) -> str:
+    if isinstance(reply, str):
+        return reply
+    return "".join(m["content"] for m in reply if not (m.get("metadata") or {}).get("title"))
+
+
+# --- context budget ------------------------------------------------------------------------
+
+
+def test_plan_keeps_everything_that_fits() -> None:
+    assert plan_history([10, 10, 10, 10], ["user", "assistant"] * 2, 20, 50, 1000) == 0
+
+
+def test_plan_cuts_at_a_user_turn_in_whole_quarters_of_the_window() -> None:
+    roles = ["user", "assistant"] * 10
+    first = plan_history([30] * 20, roles, fixed_tokens=20, max_tokens=100, window=400)
+    budget = 400 - 100 - 20 - SAFETY_MARGIN
+    must_drop = 600 - budget  # 336 tokens, so four quarters (4 x 100) of the window go
+    assert roles[first] == "user"
+    assert first * 30 >= 400 and (first - 2) * 30 < 400  # the first user turn past that point
+    assert 600 - first * 30 <= budget < 600 - must_drop + 100
+
+
+def test_plan_cut_point_stays_put_while_the_conversation_grows() -> None:
+    cuts = []
+    for turns in range(10, 40):
+        tokens, roles = [30] * (2 * turns), ["user", "assistant"] * turns
+        cuts.append(plan_history(tokens, roles, fixed_tokens=20, max_tokens=100, window=800))
+    assert cuts == sorted(cuts)  # only ever moves forward ...
+    assert len(set(cuts)) <= 1 + (30 * 2 * 30) // 200 + 1  # ... and only once per quarter window
+
+
+@pytest.mark.parametrize("tokenizer", ["llama-cpp-python", "llama.cpp", None])
+def test_sixty_turns_stay_within_the_window_and_keep_a_stable_prefix(
+    server: OpenAITestServer, tokenizer: str | None, request: pytest.FixtureRequest
+) -> None:
+    server.tokenizer = tokenizer
+    window, max_tokens = 2048, 64
+    server.n_ctx = window  # told by /props, like llama.cpp's server
+    client = Client(request.getfixturevalue("fresh_app_url"), verbose=False)
+    replies = []
+    for turn in range(60):
+        message = f"turn {turn}: " + " ".join(f"word{turn}x{i}" for i in range(25))
+        replies.append(client.predict(message, preset="test-chat", max_tokens=max_tokens, api_name="/chat"))
+    bodies = server.chat_bodies
+    assert len(bodies) == 60
+
+    def tokens(text: str) -> int:  # the same count llmchat used: the server's, else its estimate
+        return len(split_tokens(text)) if tokenizer else -(-len(text.encode()) // 3)
+
+    for body in bodies:
+        messages = body["messages"]
+        used = sum(tokens(m["content"]) + PER_MESSAGE_OVERHEAD for m in messages)
+        assert used + max_tokens <= window
+        assert messages[0]["role"] == "system" and messages[-1]["content"].startswith("turn ")
+        assert messages[1]["role"] == "user"
+    # Consecutive requests share their prefix except when the cut moves on: once per quarter
+    # window of growth at most, not on every turn.
+    conversation = [
+        text
+        for body, reply in zip(bodies, replies, strict=True)
+        for text in (body["messages"][-1]["content"], answer_of(reply))
+    ]
+    growth = sum(tokens(text) + PER_MESSAGE_OVERHEAD for text in conversation)
+    moves = sum(
+        1 for a, b in itertools.pairwise(bodies) if b["messages"][: len(a["messages"])] != a["messages"]
+    )
+    assert 1 <= moves <= growth // (window // 4) + 1
+    trimmed = [titled(r) for r in replies if titled(r)]
+    assert trimmed and all(re.match(r"ℹ️ \d+ earlier messages were not sent", t) for r in trimmed for t in r)
+    assert answer_of(replies[-1]).startswith("Echo: turn 59:")
+
+
+def test_a_message_larger_than_the_window_is_refused_clearly(
+    client: Client, server: OpenAITestServer
+) -> None:
+    reply = client.predict("long " * 3000, preset="small-window", api_name="/chat")
+    [(title, text)] = titled(reply).items()
+    assert "too long for the model" in title
+    assert "context window is 512" in text and "Shorten" in text
+    assert server.chat_bodies == []
+
+
+# --- stats -----------------------------------------------------------------------------------
+
+
+def test_stats_match_what_the_server_did(client: Client, server: OpenAITestServer) -> None:
+    server.enqueue(Behavior(tokens=20, delay=0.05, first_token_delay=0.4))
+    reply = client.predict("hi", preset="stats", show_stats=True, api_name="/chat")
+    [stats] = [t for t in titled(reply) if t.startswith("⏱")]
+    match = re.match(
+        r"⏱ ([\d.]+) s to first token · ([\d.]+) tokens/s · (\d+) prompt \+ (\d+) completion", stats
+    )
+    assert match, stats
+    ttft, rate, prompt, completion = float(match[1]), float(match[2]), int(match[3]), int(match[4])
+    assert ttft == pytest.approx(0.4, abs=0.15)
+    assert rate == pytest.approx(20, rel=0.3)
+    assert completion == 20  # from the server's usage chunk, not estimated
+    sent = server.chat_bodies[0]
+    assert sent["stream_options"] == {"include_usage": True}
+    assert prompt == sum(len(m["content"].split()) for m in sent["messages"])  # the server's count
+    assert "~" not in stats
+
+
+def test_stats_are_estimated_and_marked_when_the_server_sends_no_usage(
+    client: Client, server: OpenAITestServer
+) -> None:
+    """Like llama-cpp-python, which ignores stream_options: count chunks, mark them with "~"."""
+    server.enqueue(Behavior(tokens=10, delay=0.02))
+    reply = client.predict("hi", preset="test-chat", show_stats=True, api_name="/chat")
+    [stats] = [t for t in titled(reply) if t.startswith("⏱")]
+    assert "~10 completion tokens" in stats and "~" in stats.split("·")[1]
+
+
+def test_stats_can_be_hidden(client: Client, server: OpenAITestServer) -> None:
+    assert client.predict("hi", preset="stats", show_stats=False, api_name="/chat") == "Echo: hi"
+
+
+# --- reasoning -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "behavior",
+    [
+        Behavior(reasoning="First I consider the question. Then I answer.", reply="Final answer."),
+        Behavior(reply="<think>First I consider the question. Then I answer.</think>\n\nFinal answer."),
+    ],
+    ids=["reasoning_content", "think_tags"],
+)
+def test_reasoning_goes_to_a_thinking_block_and_is_never_sent_back(
+    client: Client, server: OpenAITestServer, behavior: Behavior
+) -> None:
+    server.enqueue(behavior)
+    reply = client.predict("why?", api_name="/chat")
+    parts = titled(reply)
+    assert parts["💭 Thinking"].strip() == "First I consider the question. Then I answer."
+    assert answer_of(reply) == "Final answer."
+    client.predict("and then?", api_name="/chat")
+    sent = server.chat_bodies[-1]["messages"]
+    assert sent[2] == {"role": "assistant", "content": "Final answer."}
+    assert all("consider" not in m["content"] for m in sent)
