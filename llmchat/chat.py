@@ -37,6 +37,19 @@ def _whole(value: Any) -> Any:
     return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
+def _seed(value: Any) -> Any:
+    """The Seed box holds text: empty means no seed; a whole number is the seed."""
+    if isinstance(value, str):
+        value = value.strip()
+        if not value:
+            return None
+        try:
+            return int(value)
+        except ValueError:
+            return value  # the schema check names the key and the bad value
+    return _whole(value)
+
+
 def validate_params(
     system_prompt: Any,
     temperature: Any,
@@ -54,7 +67,7 @@ def validate_params(
         "max_tokens": _whole(max_tokens),
         "frequency_penalty": frequency_penalty,
         "presence_penalty": presence_penalty,
-        "seed": _whole(seed) if seed not in ("", None) else None,
+        "seed": _seed(seed),
     }
     try:
         checked = Preset.model_validate(values)
@@ -111,7 +124,7 @@ def make_chat_fn(
         max_tokens: int,
         frequency_penalty: float,
         presence_penalty: float,
-        seed: int | None,
+        seed: str | int | None,
         show_stats: bool = True,
     ) -> AsyncIterator[Reply]:
         text = content_text(message)

@@ -20,7 +20,7 @@ log = logging.getLogger("llmchat")
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = ROOT / "configs"
-DEFAULT_PRESET = "local-chat"
+DEFAULT_PRESET = "smollm2"
 # Answers stream while the app mostly waits on the LLM server, so each costs the app almost
 # nothing; the server itself queues or batches. Gradio's default of 1 would make every visitor
 # wait for the previous visitor's whole answer. 64 lets a classroom chat at once while bounding

@@ -35,6 +35,10 @@ def problems_markdown(problems: list[str]) -> str:
     return f"⚠️ Some presets could not be loaded and were skipped:\n{lines}"
 
 
+def seed_text(seed: int | None) -> str:
+    return "" if seed is None else str(seed)
+
+
 def preset_values(preset: LoadedPreset) -> list[Any]:
     """Every control's value for a preset, in the order of the controls."""
     s = preset.settings
@@ -46,7 +50,7 @@ def preset_values(preset: LoadedPreset) -> list[Any]:
         gr.update(value=s.max_tokens, maximum=preset.slider_max_tokens),
         s.frequency_penalty,
         s.presence_penalty,
-        s.seed,
+        seed_text(s.seed),
         s.show_stats,
         describe_preset(preset),
     ]
@@ -88,7 +92,10 @@ def build_demo(
         presence_penalty = gr.Slider(
             -2, 2, value=s.presence_penalty, step=0.01, label="Presence penalty", render=False
         )
-        seed = gr.Number(s.seed, label="Seed (empty = random)", precision=0, render=False)
+        # A text box, not gr.Number: an empty Number has no default for API clients.
+        seed = gr.Textbox(
+            seed_text(s.seed), label="Seed", placeholder="empty = random", max_lines=1, render=False
+        )
         show_stats = gr.Checkbox(s.show_stats, label="Show answer stats", render=False)
         controls = [
             mode,

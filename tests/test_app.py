@@ -85,7 +85,7 @@ def test_every_control_value_reaches_the_server(client: Client, server: OpenAITe
         max_tokens=321,
         frequency_penalty=-1.5,
         presence_penalty=1.75,
-        seed=1234,
+        seed="1234",
     )
     body = server.chat_bodies[0]
     assert body["messages"][0] == {"role": "system", "content": "Custom system"}
@@ -105,8 +105,15 @@ def test_preset_defaults_are_sent_when_the_controls_are_untouched(
 
 
 def test_empty_seed_sends_no_seed(client: Client, server: OpenAITestServer) -> None:
-    ask(client, "q", seed=None)
-    assert "seed" not in server.chat_bodies[0]
+    ask(client, "q", seed="")
+    ask(client, "q", seed=" ")
+    assert "seed" not in server.chat_bodies[0] and "seed" not in server.chat_bodies[1]
+
+
+def test_seed_that_is_not_a_whole_number_is_refused_clearly(client: Client, server: OpenAITestServer) -> None:
+    [note] = notes(ask(client, "q", seed="lucky"))
+    assert "'seed'" in note["content"] and "'lucky'" in note["content"] and "whole number" in note["content"]
+    assert server.chat_bodies == []
 
 
 def test_switching_preset_sets_every_control_and_the_request_follows(
@@ -114,7 +121,7 @@ def test_switching_preset_sets_every_control_and_the_request_follows(
 ) -> None:
     values = client.predict("test-qa", api_name="/preset_values")
     mode, system_prompt, temperature, top_p, max_tokens, freq, pres, seed, stats, info = values
-    assert (mode, system_prompt, temperature, top_p, seed) == ("qa", "QA system prompt.", 1.1, 0.5, None)
+    assert (mode, system_prompt, temperature, top_p, seed) == ("qa", "QA system prompt.", 1.1, 0.5, "")
     assert stats is False
     assert max_tokens["value"] == 64
     assert "Test QA" in info and "qa-model" in info
