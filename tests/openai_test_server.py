@@ -26,6 +26,7 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import httpx
 import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
@@ -223,8 +224,11 @@ class OpenAITestServer:
     the server runs its own event loop in a daemon thread while the test thread reads and waits.
     """
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, upstream: str | None = None) -> None:
         self.host = host
+        # Proxy mode: record every request, then forward it to this real server (e.g. the
+        # llama_cpp.server an end-to-end test runs) and stream its answer back unchanged.
+        self.upstream = upstream.rstrip("/") if upstream else None
         self.port = port  # 0 => pick a free port at first start; kept for restarts
         self.behavior = Behavior()
         self.requests: list[RecordedRequest] = []
@@ -373,8 +377,36 @@ class OpenAITestServer:
             self.requests.append(RecordedRequest(request.method, path, dict(request.headers.items()), body))
             index = len(self.requests) - 1
             self._cond.notify_all()
-        response = await self._route(request, path, body, index)
+        if self.upstream:
+            response = await self._forward(request, raw)
+        else:
+            response = await self._route(request, path, body, index)
         await response(scope, receive, send)
+
+    async def _forward(self, request: Request, raw: bytes) -> Response:
+        """Pass the request to ``upstream`` and stream the answer back; if our client goes away,
+        the upstream response is closed too, so the real server sees the disconnect."""
+        client = httpx.AsyncClient(timeout=httpx.Timeout(600, connect=10))
+        headers = {
+            k: v for k, v in request.headers.items() if k in ("content-type", "authorization", "accept")
+        }
+        upstream = await client.send(
+            client.build_request(
+                request.method, self.upstream + request.url.path, content=raw, headers=headers
+            ),
+            stream=True,
+        )
+
+        async def body() -> AsyncIterator[bytes]:
+            try:
+                async for chunk in upstream.aiter_raw():
+                    yield chunk
+            finally:
+                await upstream.aclose()
+                await client.aclose()
+
+        media = upstream.headers.get("content-type")
+        return StreamingResponse(body(), status_code=upstream.status_code, media_type=media)
 
     async def _route(self, request: Request, path: str, body: dict[str, Any] | None, index: int) -> Response:
         key = self.require_api_key

