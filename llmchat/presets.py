@@ -117,6 +117,10 @@ class LoadedPreset:
 class PresetError(Exception):
     """A preset that cannot be used. ``str(error)`` is the one-line message for the user."""
 
+    def __init__(self, message: str) -> None:
+        # One line whatever the file holds: keys and values may contain line breaks.
+        super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))
+
 
 def _describe_value(key: str, value: Any) -> str:
     if key == "api_key":
@@ -198,6 +202,13 @@ def load_preset(path: Path, environ: dict[str, str] | None = None) -> LoadedPres
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise PresetError(f"{path}: not valid YAML{at}: {problem}") from None
+    except RecursionError:
+        raise PresetError(f"{path}: not valid YAML: nested too deeply") from None
+    except Exception as exc:
+        # PyYAML's constructors raise ValueError, IndexError, KeyError... for values such as
+        # 2024-02-30 or an empty `!!int`; whatever it is, the file cannot be read.
+        detail = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise PresetError(f"{path}: not valid YAML: a value cannot be read ({detail})") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
