@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -29,7 +30,14 @@ from llmchat.streaming import coalesce
 log = logging.getLogger(__name__)
 
 Reply = str | list[dict[str, Any]]
-MAX_MESSAGE_CHARS = 200_000
+MAX_MESSAGE_CHARS = 100_000  # default of --max-message-chars
+MAX_HISTORY_MESSAGES = 2_000  # a session's conversation is kept in server memory: bound it
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(text: str) -> str:
+    """Drop control characters (NUL, escape sequences...) that no model needs and some servers reject."""
+    return _CONTROL_CHARS.sub("", text)
 
 
 def _whole(value: Any) -> Any:
@@ -106,6 +114,7 @@ def make_chat_fn(
     catalog: PresetCatalog,
     pool: ClientPool | None = None,
     resolver: ServerResolver | None = None,
+    max_message_chars: int = MAX_MESSAGE_CHARS,
 ) -> Callable[..., AsyncIterator[Reply]]:
     """Build the ChatInterface function; its parameter names are the API's parameter names."""
     pool = pool or ClientPool()
@@ -127,7 +136,7 @@ def make_chat_fn(
         seed: str | int | None,
         show_stats: bool = True,
     ) -> AsyncIterator[Reply]:
-        text = content_text(message)
+        text = clean_text(content_text(message))
         try:
             chosen = catalog.get(preset)
             if mode not in ("chat", "qa"):
@@ -141,10 +150,19 @@ def make_chat_fn(
         if not text.strip():
             yield [errors.Notice("⚠️ Empty message", "Type a question first.").as_message()]
             return
-        if len(text) > MAX_MESSAGE_CHARS:
+        if len(text) > max_message_chars:
             notice = errors.Notice(
                 "⚠️ Message too long",
-                f"Your message has {len(text):,} characters; the limit is {MAX_MESSAGE_CHARS:,}.",
+                f"Your message has {len(text):,} characters; this app accepts at most "
+                f"{max_message_chars:,} (its --max-message-chars).",
+            )
+            yield [notice.as_message()]
+            return
+        if len(history) > MAX_HISTORY_MESSAGES:
+            notice = errors.Notice(
+                "⚠️ Conversation too long",
+                f"This conversation has {len(history):,} messages; the limit is "
+                f"{MAX_HISTORY_MESSAGES:,}. Press Clear chat to start a new one.",
             )
             yield [notice.as_message()]
             return

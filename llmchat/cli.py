@@ -6,13 +6,16 @@ import argparse
 import logging
 import os
 import sys
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import gradio as gr
 
+from llmchat.chat import MAX_MESSAGE_CHARS
 from llmchat.embedded import install_signal_handlers
-from llmchat.presets import PresetCatalog, load_catalog
+from llmchat.presets import ENV_BASE_URL, PresetCatalog, load_catalog
 from llmchat.servers import ServerResolver
 from llmchat.ui import build_demo
 
@@ -21,6 +24,7 @@ log = logging.getLogger("llmchat")
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_DIR = ROOT / "configs"
 DEFAULT_PRESET = "smollm2"
+ENV_PRESET = "server"  # leaves base_url, api_key and model to the environment
 # Answers stream while the app mostly waits on the LLM server, so each costs the app almost
 # nothing; the server itself queues or batches. Gradio's default of 1 would make every visitor
 # wait for the previous visitor's whole answer. 64 lets a classroom chat at once while bounding
@@ -37,6 +41,7 @@ class AppConfig:
     share: bool
     auth: list[tuple[str, str]] | None
     concurrency: int
+    max_message_chars: int = MAX_MESSAGE_CHARS
 
 
 class UsageError(Exception):
@@ -99,7 +104,16 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         metavar="N",
         help=f"answers streamed at once (default {DEFAULT_CONCURRENCY})",
     )
+    parser.add_argument(
+        "--max-message-chars",
+        type=int,
+        default=int(env.get("LLMCHAT_MAX_MESSAGE_CHARS") or MAX_MESSAGE_CHARS),
+        metavar="N",
+        help=f"longest message a visitor may send (default {MAX_MESSAGE_CHARS:,})",
+    )
     args = parser.parse_args(argv)
+    if args.max_message_chars < 1:
+        raise UsageError(f"--max-message-chars: {args.max_message_chars} is invalid; expected at least 1")
     if args.concurrency < 1:
         raise UsageError(
             f"--concurrency: {args.concurrency} is invalid; expected a whole number of at least 1"
@@ -112,10 +126,13 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         share=args.share,
         auth=_parse_auth(args.auth),
         concurrency=args.concurrency,
+        max_message_chars=args.max_message_chars,
     )
 
 
-def choose_preset(catalog: PresetCatalog, wanted: str | None) -> str:
+def choose_preset(
+    catalog: PresetCatalog, wanted: str | None, environ: Mapping[str, str] | None = None
+) -> str:
     """The preset to start with, or UsageError naming exactly why there is none."""
     if wanted:
         if wanted in catalog.presets:
@@ -126,6 +143,10 @@ def choose_preset(catalog: PresetCatalog, wanted: str | None) -> str:
         raise UsageError(f"--preset {wanted}: no such preset (available: {available})")
     if not catalog.presets:
         raise UsageError("no usable preset: " + " | ".join(catalog.problems))
+    # Configured only through the environment (a Hugging Face Space's secrets): use that server.
+    env = os.environ if environ is None else environ
+    if env.get(ENV_BASE_URL) and ENV_PRESET in catalog.presets:
+        return ENV_PRESET
     return DEFAULT_PRESET if DEFAULT_PRESET in catalog.presets else next(iter(catalog.presets))
 
 
@@ -137,7 +158,13 @@ def build_from_config(config: AppConfig) -> gr.Blocks:
     resolver = ServerResolver()
     # A local model takes a moment to load: start it now, while Gradio starts, not at the first message.
     resolver.start_in_background(catalog.presets[preset])
-    return build_demo(catalog, preset, concurrency=config.concurrency, resolver=resolver)
+    return build_demo(
+        catalog,
+        preset,
+        concurrency=config.concurrency,
+        resolver=resolver,
+        max_message_chars=config.max_message_chars,
+    )
 
 
 def setup_logging() -> None:
@@ -157,17 +184,34 @@ def build_or_exit(argv: list[str]) -> tuple[gr.Blocks, AppConfig]:
         raise SystemExit(2) from None
 
 
+def share_warning(config: AppConfig) -> str | None:
+    if config.share and not config.auth:
+        return (
+            "--share without --auth: anyone with the link can use your LLM server and see nothing "
+            "of other visitors, but spend your tokens. Add --auth USER:PASS (or set LLMCHAT_AUTH)."
+        )
+    return None
+
+
 def launch(demo: gr.Blocks, config: AppConfig) -> None:
     # SIGTERM (systemd, Docker, Spaces) must stop local model processes before we go.
     install_signal_handlers()
-    if config.share and not config.auth:
-        log.warning(
-            "--share without --auth: anyone with the link can use your LLM server. "
-            "Add --auth USER:PASS (or set LLMCHAT_AUTH)."
+    warning = share_warning(config)
+    if warning:
+        log.warning("%s", warning)
+    try:
+        demo.launch(
+            server_name=config.host,
+            server_port=config.port,
+            share=config.share,
+            auth=config.auth,
+            prevent_thread_lock=True,
         )
-    demo.launch(
-        server_name=config.host,
-        server_port=config.port,
-        share=config.share,
-        auth=config.auth,
-    )
+        # Our own wait instead of Gradio's: Ctrl-C or SIGTERM at any moment, even while launch()
+        # is still finishing, ends in the same orderly close below.
+        while demo.is_running:
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        log.info("interrupted; closing")
+    finally:
+        demo.close()

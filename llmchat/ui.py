@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from llmchat.chat import make_chat_fn
+from llmchat.chat import MAX_MESSAGE_CHARS, make_chat_fn
 from llmchat.client import ClientPool
 from llmchat.presets import LoadedPreset, PresetCatalog
 from llmchat.servers import ServerResolver
@@ -63,6 +63,7 @@ def build_demo(
     concurrency: int = 64,
     pool: ClientPool | None = None,
     resolver: ServerResolver | None = None,
+    max_message_chars: int = MAX_MESSAGE_CHARS,
 ) -> gr.Blocks:
     """Build the whole app. ``default_preset`` must be a key of ``catalog.presets``."""
     first = catalog.presets[default_preset]
@@ -110,7 +111,7 @@ def build_demo(
         ]
 
         chat = gr.ChatInterface(
-            make_chat_fn(catalog, pool, resolver),
+            make_chat_fn(catalog, pool, resolver, max_message_chars),
             chatbot=gr.Chatbot(label="llmchat", scale=1, height="60vh", buttons=["copy", "copy_all"]),
             textbox=gr.Textbox(placeholder=PLACEHOLDER, show_label=False, submit_btn=True, stop_btn=True),
             additional_inputs=[preset, *controls],

@@ -188,7 +188,7 @@ def test_app_runs_its_local_model_and_leaves_no_process(tmp_path: Path, sig: sig
             answer = text_of(Client(url, verbose=False).predict("Say hello.", api_name="/chat"))
             assert answer.strip()
         os.kill(proc.pid, sig)
-        proc.wait(timeout=30)
+        proc.wait(timeout=60)
         deadline = time.monotonic() + 15
         while alive(child) and time.monotonic() < deadline:
             time.sleep(0.1)
