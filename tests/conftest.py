@@ -125,27 +125,25 @@ def config_dir(llm_server: OpenAITestServer, tmp_path_factory: pytest.TempPathFa
     return write_presets(tmp_path_factory.mktemp("configs"), llm_server.base_url)
 
 
-@pytest.fixture(scope="session")
-def app_url(config_dir: Path) -> Iterator[str]:
+def launch_app(config_dir: Path, preset: str = "test-chat") -> Iterator[str]:
     """The app, launched for real on 127.0.0.1, as a visitor's browser or gradio_client meets it."""
-    catalog = load_catalog(config_dir, environ={})
-    demo = build_demo(catalog, "test-chat", concurrency=16)
+    demo = build_demo(load_catalog(config_dir, environ={}), preset, concurrency=16)
     _, url, _ = demo.launch(
         server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
     )
     yield url
     demo.close()
+
+
+@pytest.fixture(scope="session")
+def app_url(config_dir: Path) -> Iterator[str]:
+    yield from launch_app(config_dir)
 
 
 @pytest.fixture
 def fresh_app_url(config_dir: Path, server: OpenAITestServer) -> Iterator[str]:
     """An app started after the test set up the server: nothing it learnt about servers is cached."""
-    demo = build_demo(load_catalog(config_dir, environ={}), "test-chat", concurrency=16)
-    _, url, _ = demo.launch(
-        server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
-    )
-    yield url
-    demo.close()
+    yield from launch_app(config_dir)
 
 
 @pytest.fixture

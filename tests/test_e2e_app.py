@@ -23,6 +23,7 @@ from llmchat.presets import load_catalog
 from llmchat.ui import build_demo
 from tests.conftest import free_port
 from tests.openai_test_server import OpenAITestServer
+from tests.replies import answer_of as text_of
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -56,13 +57,6 @@ def app(recorder: OpenAITestServer, tmp_path_factory: pytest.TempPathFactory) ->
     )
     yield url
     demo.close()
-
-
-def text_of(reply: object) -> str:
-    if isinstance(reply, str):
-        return reply
-    assert isinstance(reply, list)
-    return "".join(m["content"] for m in reply if not (m.get("metadata") or {}).get("title"))
 
 
 def test_a_streamed_answer_arrives_through_the_app(app: str, recorder: OpenAITestServer) -> None:

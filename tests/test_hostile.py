@@ -14,19 +14,8 @@ from gradio_client import Client
 from llmchat.chat import MAX_HISTORY_MESSAGES, make_chat_fn
 from llmchat.presets import load_catalog
 from tests.openai_test_server import Behavior, OpenAITestServer
-
-
-def notes(reply: Any) -> dict[str, str]:
-    if isinstance(reply, str):
-        return {}
-    return {m["metadata"]["title"]: m["content"] for m in reply if (m.get("metadata") or {}).get("title")}
-
-
-def answer_of(reply: Any) -> str:
-    if isinstance(reply, str):
-        return reply
-    return "".join(m["content"] for m in reply if not (m.get("metadata") or {}).get("title"))
-
+from tests.replies import answer_of
+from tests.replies import notes_of as notes
 
 # --- hostile input ---------------------------------------------------------------------------
 

@@ -4,27 +4,14 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Any
 
 import pytest
 from gradio_client import Client
 
 from llmchat.budget import PER_MESSAGE_OVERHEAD, SAFETY_MARGIN, plan_history
 from tests.openai_test_server import Behavior, OpenAITestServer, split_tokens
-
-
-def titled(reply: Any) -> dict[str, str]:
-    """Title -> content of llmchat's own parts of a reply."""
-    if isinstance(reply, str):
-        return {}
-    return {m["metadata"]["title"]: m["content"] for m in reply if (m.get("metadata") or {}).get("title")}
-
-
-def answer_of(reply: Any) -> str:
-    if isinstance(reply, str):
-        return reply
-    return "".join(m["content"] for m in reply if not (m.get("metadata") or {}).get("title"))
-
+from tests.replies import answer_of
+from tests.replies import notes_of as titled
 
 # --- context budget ------------------------------------------------------------------------
 
