@@ -30,6 +30,7 @@ ENV_PRESET = "server"  # leaves base_url, api_key and model to the environment
 # wait for the previous visitor's whole answer. 64 lets a classroom chat at once while bounding
 # how many connections one app opens to the server.
 DEFAULT_CONCURRENCY = 64
+SESSION_CAPACITY = 2_000
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,9 @@ def launch(demo: gr.Blocks, config: AppConfig) -> None:
             share=config.share,
             auth=config.auth,
             prevent_thread_lock=True,
+            # Gradio keeps every session's state, closed tabs included, up to this many sessions
+            # (default 10,000: about 1 GB at ~100 KiB each). Bound it; the oldest go first.
+            state_session_capacity=SESSION_CAPACITY,
         )
         # Our own wait instead of Gradio's: Ctrl-C or SIGTERM at any moment, even while launch()
         # is still finishing, ends in the same orderly close below.

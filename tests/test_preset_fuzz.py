@@ -6,10 +6,9 @@ it text that hypothesis makes up three ways: arbitrary text, text made of YAML's
 and the real preset keys (so the parser gets far), and YAML dumps of arbitrary nested data whose
 keys are mostly real preset keys (so pydantic and the message formatter get far).
 
-Crashes found so far are pinned by the ``xfail(strict=True)`` tests at the end, each with its
-minimal input; the fuzz tests skip (``assume``) exactly those known failures so that they keep
-looking for new ones. When presets.py is fixed, the strict xfail turns into a failure: delete
-that test's xfail mark and its clause in ``_known_bug``.
+The crashes it found (PyYAML constructor errors other than YAMLError, deep nesting, keys with
+line breaks making multi-line messages) are pinned by the regression tests at the end, each with
+its minimal input.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ from typing import Any
 
 import pytest
 import yaml
-from hypothesis import HealthCheck, assume, example, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from llmchat.embedded import EmbeddedSettings
@@ -42,43 +41,8 @@ FUZZ = settings(
 # ----- the property ------------------------------------------------------------------------------
 
 
-def _keys_with_line_breaks(data: Any, depth: int = 0) -> bool:
-    """Does a mapping (top level, or one level down) have a key containing a line break?"""
-    if not isinstance(data, dict) or depth > 1:
-        return False
-    for key, value in data.items():
-        if isinstance(key, str) and ("\n" in key or "\r" in key):
-            return True
-        if _keys_with_line_breaks(value, depth + 1):
-            return True
-    return False
-
-
-def _known_bug(error: BaseException, path: Path) -> bool:
-    """True for the failures pinned by the xfail tests below (so the fuzzers look further).
-
-    Decided by re-running the YAML step on the file's text exactly as ``load_preset`` reads it.
-    """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return False
-    except Exception:  # ValueError, IndexError, KeyError, AttributeError, RecursionError...
-        return not isinstance(error, PresetError)  # test_yaml_constructor_errors_are_preset_errors
-    message = str(error)
-    multiline = isinstance(error, PresetError) and ("\n" in message or "\r" in message)
-    return multiline and _keys_with_line_breaks(data)  # test_key_with_a_line_break_gives_one_line
-
-
 def load(content: str | bytes) -> LoadedPreset | str:
-    """Write ``content`` to a fresh file and load it; assert the promise. A refusal gives its message.
-
-    Known bugs are ``assume``-d away (hypothesis drops the example and tries another).
-    """
+    """Write ``content`` to a fresh file and load it; assert the promise. A refusal gives its message."""
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / FILE_NAME
         if isinstance(content, bytes):
@@ -89,15 +53,12 @@ def load(content: str | bytes) -> LoadedPreset | str:
             loaded = load_preset(path, environ={})
         except PresetError as exc:
             message = str(exc)
-            if "\n" in message or "\r" in message:
-                assume(not _known_bug(exc, path))
             assert "\n" not in message and "\r" not in message, f"message has several lines: {message!r}"
             assert message.startswith(f"{path}: "), f"message does not start with the path: {message!r}"
             assert len(message) > len(f"{path}: "), "message says nothing after the path"
             assert "Traceback" not in message
             return message
         except Exception as exc:
-            assume(not _known_bug(exc, path))
             raise AssertionError(
                 f"load_preset raised {type(exc).__name__} instead of PresetError: {exc!s:.300}"
             ) from exc
@@ -113,8 +74,7 @@ def load(content: str | bytes) -> LoadedPreset | str:
 
 # ----- strategies --------------------------------------------------------------------------------
 
-# Line breaks are left out of made-up keys: keys with them are a known bug (see the xfail tests).
-random_key = st.text(st.characters(blacklist_characters="\n\r", blacklist_categories=["Cs"]), max_size=12)
+random_key = st.text(st.characters(blacklist_categories=["Cs"]), max_size=12)
 preset_key = st.one_of(st.sampled_from(PRESET_KEYS), st.sampled_from(PRESET_KEYS), random_key)
 embedded_key = st.one_of(st.sampled_from(EMBEDDED_KEYS), random_key)
 
