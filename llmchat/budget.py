@@ -28,6 +28,24 @@ PER_MESSAGE_OVERHEAD = 8  # chat-template tokens around each message (role marke
 SAFETY_MARGIN = 16
 ESTIMATE_BYTES_PER_TOKEN = 3  # conservative: English averages ~4 bytes a token, Japanese ~3
 PROBE_TIMEOUT = 3.0
+IMAGE_TOKENS = 768  # rough cost of one attached image for vision models (they vary: 256-1500)
+
+
+def countable(content: Any) -> tuple[str, int]:
+    """The text of a message's content to count, and how many images it carries.
+
+    Content is a string, or OpenAI parts: text parts are counted, an image's base64 data is not
+    text the model reads, so it counts as a fixed number of tokens instead.
+    """
+    if isinstance(content, str):
+        return content, 0
+    if not isinstance(content, list):
+        return str(content), 0
+    texts = [
+        str(part.get("text", "")) for part in content if isinstance(part, dict) and part.get("type") == "text"
+    ]
+    images = sum(1 for part in content if isinstance(part, dict) and part.get("type") == "image_url")
+    return "\n".join(texts), images
 
 
 def estimate_tokens(text: str) -> int:
@@ -187,9 +205,12 @@ class ContextBudget:
         max_tokens: int,
     ) -> Plan:
         """Plan the request ``[system?] + history + [current]`` for ``window`` tokens."""
-        texts = [str(m["content"]) for m in messages]
-        counts, exact = await self.count(base_url, headers, texts)
-        counts = [c + PER_MESSAGE_OVERHEAD for c in counts]
+        parts = [countable(m["content"]) for m in messages]
+        counts, exact = await self.count(base_url, headers, [text for text, _ in parts])
+        counts = [
+            c + PER_MESSAGE_OVERHEAD + images * IMAGE_TOKENS
+            for c, (_, images) in zip(counts, parts, strict=True)
+        ]
         has_system = messages[0]["role"] == "system"
         head = 1 if has_system else 0
         fixed = sum(counts[:head]) + counts[-1]

@@ -148,3 +148,15 @@ def test_reasoning_goes_to_a_thinking_block_and_is_never_sent_back(
     sent = server.chat_bodies[-1]["messages"]
     assert sent[2] == {"role": "assistant", "content": "Final answer."}
     assert all("consider" not in m["content"] for m in sent)
+
+
+def test_images_count_as_a_fixed_cost_not_as_their_base64_text() -> None:
+    from llmchat.budget import IMAGE_TOKENS, countable
+
+    content = [
+        {"type": "text", "text": "What is in this picture?"},
+        {"type": "image_url", "image_url": {"url": "data:image/png;base64," + "A" * 100_000}},
+    ]
+    text, images = countable(content)
+    assert text == "What is in this picture?" and images == 1
+    assert IMAGE_TOKENS < 2000
