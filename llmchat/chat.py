@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import re
 from collections.abc import AsyncIterator, Callable
@@ -17,13 +18,15 @@ from typing import Any
 import openai
 from pydantic import ValidationError
 
-from llmchat import errors
+from llmchat import attachments, errors
 from llmchat.budget import ContextBudget, ContextOverflow
 from llmchat.client import ClientPool, StreamOutcome, stream_deltas
+from llmchat.i18n import english_notice
+from llmchat.models import ModelDirectory, ModelNotOffered
 from llmchat.presets import LoadedPreset, Preset, PresetCatalog, PresetError, format_validation_error
 from llmchat.reasoning import ThinkSplitter
 from llmchat.reply import ReplyView, format_stats
-from llmchat.request import Mode, SamplingParams, build_messages, build_request, content_text
+from llmchat.request import Mode, SamplingParams, build_messages, build_request, compose_content
 from llmchat.servers import LocalModelError, ServerResolver
 from llmchat.streaming import coalesce
 
@@ -115,15 +118,17 @@ def make_chat_fn(
     pool: ClientPool | None = None,
     resolver: ServerResolver | None = None,
     max_message_chars: int = MAX_MESSAGE_CHARS,
+    models: ModelDirectory | None = None,
 ) -> Callable[..., AsyncIterator[Reply]]:
     """Build the ChatInterface function; its parameter names are the API's parameter names."""
     pool = pool or ClientPool()
     resolver = resolver or ServerResolver()
+    models = models or ModelDirectory(pool, resolver)
     budget = ContextBudget()
     limits = ServerLimits()
 
     async def chat(
-        message: str,
+        message: str | dict[str, Any],
         history: list[dict[str, Any]],
         preset: str,
         mode: Mode,
@@ -135,8 +140,11 @@ def make_chat_fn(
         presence_penalty: float,
         seed: str | int | None,
         show_stats: bool = True,
+        model: str = "",
     ) -> AsyncIterator[Reply]:
-        text = clean_text(content_text(message))
+        # A string (text-only API clients) or the multimodal box's {"text", "files"}.
+        raw_text, files = attachments.split_message(message)
+        text = clean_text(raw_text)
         try:
             chosen = catalog.get(preset)
             if mode not in ("chat", "qa"):
@@ -147,7 +155,7 @@ def make_chat_fn(
         except PresetError as exc:
             yield [errors.Notice("⚠️ Invalid settings", str(exc)).as_message()]
             return
-        if not text.strip():
+        if not text.strip() and not files:
             yield [errors.Notice("⚠️ Empty message", "Type a question first.").as_message()]
             return
         if len(text) > max_message_chars:
@@ -167,6 +175,18 @@ def make_chat_fn(
             yield [notice.as_message()]
             return
 
+        try:
+            content = compose_content(text, attachments.read_parts(files))
+        except attachments.AttachmentError as exc:
+            yield [exc.notice.as_message()]
+            return
+        try:
+            # The picker's value is re-checked here: only the preset's model or one its server lists.
+            chosen = dataclasses.replace(chosen, model=await models.check(chosen, model))
+        except ModelNotOffered as exc:
+            yield [errors.Notice(*english_notice("model_not_offered", model=exc.model)).as_message()]
+            return
+
         if resolver.needs_start(chosen):
             starting = errors.Notice("⏳ Starting the local model…", "The first answer takes a few seconds.")
             yield [starting.as_message()]
@@ -177,7 +197,7 @@ def make_chat_fn(
             return
 
         view = ReplyView()
-        messages = build_messages(mode, params.system_prompt, history, text)
+        messages = build_messages(mode, params.system_prompt, history, content, attachments.history_part)
         prompt_estimate = None
         try:
             messages, prompt_estimate = await _fit_context(budget, chosen, messages, params, view)

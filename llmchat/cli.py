@@ -43,6 +43,7 @@ class AppConfig:
     auth: list[tuple[str, str]] | None
     concurrency: int
     max_message_chars: int = MAX_MESSAGE_CHARS
+    lang: str | None = None
 
 
 class UsageError(Exception):
@@ -67,7 +68,7 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         prog="gradio_app.py",
         description="llmchat: a web chat for LLMs served over the OpenAI API.",
         epilog="Environment: OPENAI_BASE_URL, OPENAI_API_KEY, LLMCHAT_MODEL fill in what a preset "
-        "leaves out; LLMCHAT_PRESET, LLMCHAT_CONFIG_DIR, LLMCHAT_AUTH, LLMCHAT_CONCURRENCY, "
+        "leaves out; LLMCHAT_PRESET, LLMCHAT_CONFIG_DIR, LLMCHAT_AUTH, LLMCHAT_CONCURRENCY, LLMCHAT_LANG, "
         "GRADIO_SERVER_NAME and GRADIO_SERVER_PORT give defaults for the flags.",
     )
     parser.add_argument(
@@ -112,7 +113,15 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         metavar="N",
         help=f"longest message a visitor may send (default {MAX_MESSAGE_CHARS:,})",
     )
+    parser.add_argument(
+        "--lang",
+        default=env.get("LLMCHAT_LANG") or None,
+        metavar="en|ja",
+        help="language of the page for every visitor (default: each browser's language)",
+    )
     args = parser.parse_args(argv)
+    if args.lang is not None and args.lang not in ("en", "ja"):
+        raise UsageError(f"--lang / LLMCHAT_LANG: '{args.lang}' is invalid; expected en or ja")
     if args.max_message_chars < 1:
         raise UsageError(f"--max-message-chars: {args.max_message_chars} is invalid; expected at least 1")
     if args.concurrency < 1:
@@ -128,6 +137,7 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         auth=_parse_auth(args.auth),
         concurrency=args.concurrency,
         max_message_chars=args.max_message_chars,
+        lang=args.lang,
     )
 
 
@@ -165,6 +175,7 @@ def build_from_config(config: AppConfig) -> gr.Blocks:
         concurrency=config.concurrency,
         resolver=resolver,
         max_message_chars=config.max_message_chars,
+        lang=config.lang or catalog.presets[preset].settings.lang,
     )
 
 

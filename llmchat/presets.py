@@ -82,6 +82,8 @@ class Preset(BaseModel):
     concurrency_limit: StrictInt | None = Field(None, ge=1, le=1000)
     context_window: StrictInt | None = Field(None, ge=256, le=10_000_000)
     show_stats: StrictBool = True
+    # The page's language for every visitor when the app starts with this preset (--lang wins).
+    lang: Literal["en", "ja"] | None = None
     stream_usage: StrictBool = True
 
     # A local model llmchat runs itself when nothing answers at base_url.
@@ -150,6 +152,8 @@ def _allowed_for(key: str, model: type[BaseModel] | None = None) -> str:
         return "an http:// or https:// URL, such as http://localhost:8080/v1"
     if key == "stop":
         return "a list of at most 4 non-empty strings"
+    if key == "lang":
+        return "en or ja"
     if key == "extra_body":
         return "a mapping of key: value"
     if key == "embedded":

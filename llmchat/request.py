@@ -6,6 +6,7 @@ server, and the app can log or show it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -13,6 +14,11 @@ from llmchat.presets import LoadedPreset
 
 Mode = Literal["chat", "qa"]
 Message = dict[str, Any]
+Part = dict[str, Any]  # an OpenAI content part: {"type": "text", ...} or {"type": "image_url", ...}
+Content = str | list[Part]
+# Turns an attachment of an earlier turn (path, name) into a content part. The caller supplies
+# it (llmchat.attachments.history_part) so that this module stays free of I/O.
+Attach = Callable[[str, str | None], Part]
 
 
 @dataclass(frozen=True)
@@ -60,46 +66,91 @@ def content_text(content: Any) -> str:
         if content.get("type") == "text":
             return str(content.get("text", ""))
         return ""
-    if isinstance(content, list | tuple):
+    if isinstance(content, list):
         return "".join(content_text(part) for part in content)
-    return ""
+    return ""  # a tuple is a file (Gradio's older form), a dict without "text" a file or component
 
 
-def history_to_messages(history: list[Message]) -> list[Message]:
+def content_files(content: Any) -> list[tuple[str, str | None]]:
+    """The attachments in a Gradio message ``content``: ``(path, name)`` pairs, in order.
+
+    Gradio 6 keeps a multimodal turn as a list mixing text and files, in two shapes: the
+    Chatbot's ``{"type": "file", "file": {"path", "orig_name"}}`` blocks (browser sessions), and
+    the ``{"path": ...}`` dicts ChatInterface appends for API sessions. A tuple is Gradio's older
+    single-file form.
+    """
+    if isinstance(content, tuple):
+        return [(str(content[0]), None)] if content and isinstance(content[0], str) else []
+    if isinstance(content, dict):
+        if content.get("type") == "file" or "file" in content:
+            file = content.get("file")
+            if isinstance(file, dict) and isinstance(file.get("path"), str):
+                name = file.get("orig_name")
+                return [(file["path"], name if isinstance(name, str) else None)]
+            return []
+        if isinstance(content.get("path"), str) and content.get("type") in (None, "file"):
+            name = content.get("orig_name")
+            return [(content["path"], name if isinstance(name, str) else None)]
+        return []
+    if isinstance(content, list):
+        return [pair for part in content for pair in content_files(part)]
+    return []
+
+
+def compose_content(text: str, parts: list[Part]) -> Content:
+    """One user turn: inlined text files, then the typed text; images as parts after it.
+
+    Without images the content stays a plain string, which every server accepts.
+    """
+    texts = [str(p.get("text", "")) for p in parts if p.get("type") == "text"]
+    images = [p for p in parts if p.get("type") != "text"]
+    body = "\n\n".join(t for t in [*texts, text] if t)
+    if not images:
+        return body
+    return [{"type": "text", "text": body}, *images] if body else images
+
+
+def history_to_messages(history: list[Message], attach: Attach | None = None) -> list[Message]:
     """Convert the visible conversation into OpenAI messages.
 
     Leaves out llmchat's own notes, and user turns that never got an answer (an error happened
     and the visitor moved on): the model never saw those answered, and chat templates such as
-    llama-2's require user and assistant turns to alternate.
+    llama-2's require user and assistant turns to alternate. A user turn's attachments are
+    converted by ``attach``; without it they are left out.
     """
     turns: list[Message] = []
     for message in history:
         role = message.get("role")
         if role not in ("user", "assistant") or is_note(message):
             continue
-        text = content_text(message.get("content"))
+        content = message.get("content")
+        text = content_text(content)
         if role == "assistant":
             if turns and turns[-1]["role"] == "assistant":
                 turns[-1]["content"] += text
             elif turns:
                 turns.append({"role": "assistant", "content": text})
             continue
+        parts = [attach(path, name) for path, name in content_files(content)] if attach else []
+        user = {"role": "user", "content": compose_content(text, parts)}
         if turns and turns[-1]["role"] == "user":
-            turns[-1] = {"role": "user", "content": text}  # the earlier one was never answered
+            turns[-1] = user  # the earlier one was never answered
         else:
-            turns.append({"role": "user", "content": text})
+            turns.append(user)
     if turns and turns[-1]["role"] == "user":
         turns.pop()
     return turns
 
 
-def build_messages(mode: Mode, system_prompt: str, history: list[Message], message: str) -> list[Message]:
+def build_messages(
+    mode: Mode, system_prompt: str, history: list[Message], message: Content, attach: Attach | None = None
+) -> list[Message]:
     """System prompt first (when set), then the history in chat mode only, then the question."""
     messages: list[Message] = []
     if system_prompt.strip():
         messages.append({"role": "system", "content": system_prompt})
     if mode == "chat":
-        messages.extend(history_to_messages(history))
+        messages.extend(history_to_messages(history, attach))
     messages.append({"role": "user", "content": message})
     return messages
 

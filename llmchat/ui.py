@@ -1,59 +1,113 @@
-"""The Gradio page: preset picker and mode above the chat, sampling controls in an accordion.
+"""The Gradio page: preset, model and mode above the chat, sampling controls in an accordion,
+export and import under it.
 
-Only preset ids, labels and sampling values ever reach the browser. Server addresses and keys stay
-in the server-side :class:`~llmchat.presets.PresetCatalog`; the chat function looks the preset up
-by id on every turn, so a visitor cannot point the app at another server.
+Only preset ids, labels, model names and sampling values ever reach the browser. Server
+addresses and keys stay in the server-side :class:`~llmchat.presets.PresetCatalog`; the chat
+function looks the preset up by id on every turn and re-checks the picked model, so a visitor
+cannot point the app at another server or send the server a model name of their own.
+
+Labels are ``gr.I18n`` keys translated in the browser; everything the server writes (notices,
+the model status, import messages) is rendered in the visitor's language (:mod:`llmchat.i18n`).
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import gradio as gr
+from gradio.components.multimodal_textbox import MultimodalData
+from pydantic import model_validator
 
-from llmchat.chat import MAX_MESSAGE_CHARS, make_chat_fn
+from llmchat import i18n
+from llmchat.chat import MAX_MESSAGE_CHARS, Reply, make_chat_fn
 from llmchat.client import ClientPool
-from llmchat.presets import LoadedPreset, PresetCatalog
+from llmchat.errors import Notice
+from llmchat.i18n import label
+from llmchat.models import ModelDirectory
+from llmchat.page import Page, describe_preset, preset_values, seed_text
+from llmchat.presets import PresetCatalog
+from llmchat.request import Mode
 from llmchat.servers import ServerResolver
 
-MODE_CHOICES = [("Chat — sends the conversation", "chat"), ("QA — one question at a time", "qa")]
-PLACEHOLDER = "Ask a question"
+STORAGE_KEY = "llmchat-conversation"
+SAVE_DELAY_MS = 400
+SAVE_WHEN_SETTLED_JS = f"""() => {{
+    const later = () => {{
+        clearTimeout(window.llmchatSaveTimer);
+        window.llmchatSaveTimer = setTimeout(() => {{
+            if (document.querySelector("#llmchat-input .stop-button")) return later();  // answering
+            document.getElementById("llmchat-save")?.click();
+        }}, {SAVE_DELAY_MS});
+    }};
+    later();
+}}"""
+_IMAGE_REFUSAL_WORDS = ("image", "vision", "multimodal", "multi-modal")
+_HTTP_400 = "⚠️ The server rejected the request (HTTP 400)"
 
 
-def describe_preset(preset: LoadedPreset) -> str:
-    """The short line under the picker: what the preset is and which model it asks."""
-    parts = [f"**{preset.label}** · model `{preset.model}`"]
-    if preset.settings.description:
-        parts.append(preset.settings.description)
-    return " — ".join(parts)
+class _MessageData(MultimodalData):
+    """The message box's data, which also accepts a plain string (text-only API clients)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_text(cls, value: Any) -> Any:
+        return {"text": value, "files": []} if isinstance(value, str) else value
+
+
+def message_box(**kwargs: Any) -> gr.MultimodalTextbox:
+    """Gradio's MultimodalTextbox whose data model also takes a plain string, so that
+    ``client.predict("hello", api_name="/chat")`` goes on working as before attachments.
+
+    The data model is set on the instance: subclassing a component would make Gradio write a
+    ``.pyi`` stub next to this module at import time.
+    """
+    box = gr.MultimodalTextbox(**kwargs)
+    box.data_model = _MessageData
+    return box
+
+
+class ChatApp(gr.Blocks):
+    """``gr.Blocks`` that passes its own translations to ``launch()``, whoever launches it
+    (the CLI, the tests, ``gradio gradio_app.py``, Spaces): ``launch`` is where Gradio takes them."""
+
+    llmchat_i18n: gr.I18n | None = None
+
+    def launch(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("i18n", self.llmchat_i18n)
+        return super().launch(*args, **kwargs)
 
 
 def problems_markdown(problems: list[str]) -> str:
     if not problems:
         return ""
     lines = "\n".join(f"- `{line}`" for line in problems)
-    return f"⚠️ Some presets could not be loaded and were skipped:\n{lines}"
+    return f"{label('presets_skipped')}\n{lines}"
 
 
-def seed_text(seed: int | None) -> str:
-    return "" if seed is None else str(seed)
+def explain_image_refusal(reply: Reply) -> Reply:
+    """A server's HTTP 400 about images becomes a notice saying what to do about it."""
+    if not isinstance(reply, list):
+        return reply
+    out = []
+    for message in reply:
+        title = (message.get("metadata") or {}).get("title")
+        body = message.get("content")
+        if title == _HTTP_400 and isinstance(body, str):
+            said = body.split("\n\n")[0]
+            if any(word in said.lower() for word in _IMAGE_REFUSAL_WORDS):
+                title, text = i18n.english_notice("images_refused", said=said)
+                message = Notice(title, text).as_message()
+        out.append(message)
+    return out
 
 
-def preset_values(preset: LoadedPreset) -> list[Any]:
-    """Every control's value for a preset, in the order of the controls."""
-    s = preset.settings
-    return [
-        s.mode,
-        s.system_prompt,
-        s.temperature,
-        s.top_p,
-        gr.update(value=s.max_tokens, maximum=preset.slider_max_tokens),
-        s.frequency_penalty,
-        s.presence_penalty,
-        seed_text(s.seed),
-        s.show_stats,
-        describe_preset(preset),
-    ]
+def _browser_secret(catalog: PresetCatalog) -> str:
+    """BrowserState encrypts with a secret that the page itself receives, so it protects
+    nothing; a stable one per installation just lets a kept conversation outlive a restart."""
+    folders = sorted({str(p.path.parent.resolve()) for p in catalog.presets.values()})
+    return hashlib.sha256(("llmchat:" + "|".join(folders)).encode()).hexdigest()[:32]
 
 
 def build_demo(
@@ -64,40 +118,107 @@ def build_demo(
     pool: ClientPool | None = None,
     resolver: ServerResolver | None = None,
     max_message_chars: int = MAX_MESSAGE_CHARS,
+    lang: str | None = None,
 ) -> gr.Blocks:
-    """Build the whole app. ``default_preset`` must be a key of ``catalog.presets``."""
+    """Build the whole app. ``default_preset`` must be a key of ``catalog.presets``.
+
+    ``lang`` ("en" or "ja", e.g. from ``--lang``) forces the page's language; otherwise the
+    default preset's ``lang:`` does, and without either each visitor's browser decides.
+    """
     first = catalog.presets[default_preset]
     s = first.settings
-    with gr.Blocks(title="llmchat", fill_height=True, analytics_enabled=False) as demo:
+    forced = i18n.normalize_lang(lang) or i18n.normalize_lang(getattr(s, "lang", None))
+    pool = pool or ClientPool()
+    resolver = resolver or ServerResolver()
+    models = ModelDirectory(pool, resolver)
+    page = Page(catalog, models, forced)
+    inner = make_chat_fn(catalog, pool, resolver, max_message_chars, models)
+
+    async def chat(
+        message: str | dict[str, Any],
+        history: list[dict[str, Any]],
+        preset: str,
+        mode: Mode,
+        system_prompt: str,
+        temperature: float,
+        top_p: float,
+        max_tokens: int,
+        frequency_penalty: float,
+        presence_penalty: float,
+        seed: str | int | None,
+        show_stats: bool = True,
+        model: str = "",
+        request: gr.Request | None = None,
+    ) -> AsyncIterator[Reply]:
+        """One turn: the message (text, or {"text", "files"}) and every control; `model` empty
+        means the preset's model. Yields the growing answer."""
+        lang = page.lang(request)
+        async for reply in inner(
+            message, history, preset, mode, system_prompt, temperature, top_p, max_tokens,
+            frequency_penalty, presence_penalty, seed, show_stats, model,
+        ):  # fmt: skip
+            yield i18n.translate_reply(explain_image_refusal(reply), lang)
+
+    with ChatApp(title="llmchat", fill_height=True, analytics_enabled=False) as demo:
+        demo.llmchat_i18n = i18n.make_i18n(forced)
+        kept = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=_browser_secret(catalog))
         with gr.Row(equal_height=False):
             preset = gr.Dropdown(
                 choices=[(p.label, p.id) for p in catalog.presets.values()],
                 value=first.id,
-                label="Preset",
+                label=label("preset"),
+                info=label("preset_info"),
                 scale=3,
+                elem_id="llmchat-preset",
             )
-            mode = gr.Radio(MODE_CHOICES, value=s.mode, label="Mode", scale=3)
-            clear = gr.Button("🗑️ Clear chat", scale=0, min_width=140, variant="secondary", size="md")
+            # In the picker's own toolbar: asks the server for its models again.
+            refresh = gr.Button("🔄", size="sm")
+            model = gr.Dropdown(
+                choices=[(first.model, "")],
+                value="",
+                label=label("model"),
+                info=" ",
+                allow_custom_value=True,  # API clients may name a listed model; chat() checks it
+                scale=3,
+                elem_id="llmchat-model",
+                buttons=[refresh],
+            )
+            mode_choices = [(label("mode_chat"), "chat"), (label("mode_qa"), "qa")]
+            mode = gr.Radio(mode_choices, value=s.mode, label=label("mode"), scale=3, elem_id="llmchat-mode")
+            clear = gr.Button(
+                label("clear"),
+                scale=0,
+                min_width=140,
+                variant="secondary",
+                size="md",
+                elem_id="llmchat-clear",
+            )
         info = gr.Markdown(describe_preset(first))
         gr.Markdown(problems_markdown(catalog.problems), visible=bool(catalog.problems))
 
-        system_prompt = gr.Textbox(s.system_prompt, label="System prompt", lines=2, render=False)
-        temperature = gr.Slider(0, 2, value=s.temperature, step=0.01, label="Temperature", render=False)
-        top_p = gr.Slider(0, 1, value=s.top_p, step=0.01, label="Top P", render=False)
+        system_prompt = gr.Textbox(s.system_prompt, label=label("system_prompt"), lines=2, render=False)
+        temperature = gr.Slider(
+            0, 2, value=s.temperature, step=0.01, label=label("temperature"), render=False
+        )
+        top_p = gr.Slider(0, 1, value=s.top_p, step=0.01, label=label("top_p"), render=False)
         max_tokens = gr.Slider(
-            1, first.slider_max_tokens, value=s.max_tokens, step=1, label="Max tokens", render=False
+            1, first.slider_max_tokens, value=s.max_tokens, step=1, label=label("max_tokens"), render=False
         )
         frequency_penalty = gr.Slider(
-            -2, 2, value=s.frequency_penalty, step=0.01, label="Frequency penalty", render=False
+            -2, 2, value=s.frequency_penalty, step=0.01, label=label("frequency_penalty"), render=False
         )
         presence_penalty = gr.Slider(
-            -2, 2, value=s.presence_penalty, step=0.01, label="Presence penalty", render=False
+            -2, 2, value=s.presence_penalty, step=0.01, label=label("presence_penalty"), render=False
         )
         # A text box, not gr.Number: an empty Number has no default for API clients.
         seed = gr.Textbox(
-            seed_text(s.seed), label="Seed", placeholder="empty = random", max_lines=1, render=False
+            seed_text(s.seed),
+            label=label("seed"),
+            placeholder=label("seed_placeholder"),
+            max_lines=1,
+            render=False,
         )
-        show_stats = gr.Checkbox(s.show_stats, label="Show answer stats", render=False)
+        show_stats = gr.Checkbox(s.show_stats, label=label("show_stats"), render=False)
         controls = [
             mode,
             system_prompt,
@@ -110,29 +231,82 @@ def build_demo(
             show_stats,
         ]
 
-        chat = gr.ChatInterface(
-            make_chat_fn(catalog, pool, resolver, max_message_chars),
-            chatbot=gr.Chatbot(label="llmchat", scale=1, height="60vh", buttons=["copy", "copy_all"]),
-            textbox=gr.Textbox(placeholder=PLACEHOLDER, show_label=False, submit_btn=True, stop_btn=True),
-            additional_inputs=[preset, *controls],
-            additional_inputs_accordion=gr.Accordion("Parameters", open=False, render=False),
+        chat_ui = gr.ChatInterface(
+            chat,
+            multimodal=True,
+            chatbot=gr.Chatbot(
+                label="llmchat", scale=1, height="60vh", buttons=["copy", "copy_all"], elem_id="llmchat-chat"
+            ),
+            textbox=message_box(
+                placeholder=label("placeholder"),
+                show_label=False,
+                submit_btn=True,
+                stop_btn=True,
+                file_count="multiple",
+                sources=["upload"],
+                elem_id="llmchat-input",
+            ),
+            additional_inputs=[preset, *controls, model],
+            additional_inputs_accordion=gr.Accordion(label("parameters"), open=False, render=False),
             editable=True,
             api_name="chat",
             concurrency_limit=concurrency,
             fill_height=True,
         )
+        with gr.Row():
+            export_json = gr.DownloadButton(
+                label("export_json"), size="sm", interactive=False, scale=0, elem_id="llmchat-export-json"
+            )
+            export_md = gr.DownloadButton(
+                label("export_markdown"), size="sm", interactive=False, scale=0, elem_id="llmchat-export-md"
+            )
+            import_json = gr.UploadButton(
+                label("import_json"),
+                file_types=[".json"],
+                file_count="single",
+                size="sm",
+                scale=0,
+                elem_id="llmchat-import",
+            )
+        import_status = gr.Markdown(visible=False, elem_id="llmchat-import-status")
 
-        preset.change(
+        conversation = [chat_ui.chatbot, chat_ui.chatbot_state, chat_ui.chatbot_value]
+        shown = [*conversation, preset, *controls, info, model]
+        private: dict[str, Any] = {"api_visibility": "private"}
+
+        # .input, not .change: restoring a conversation sets the preset without resetting controls.
+        preset.input(
             lambda preset_id: preset_values(catalog.get(preset_id)),
             inputs=preset,
             outputs=[*controls, info],
             api_name="preset_values",
             queue=False,
+        ).then(page.preset_models, inputs=preset, outputs=model, **private)
+        refresh.click(page.refresh_models, inputs=[preset, model], outputs=model, **private)
+        clear.click(lambda: ([], [], []), outputs=conversation, queue=False, **private)
+        # Keep the conversation (browser storage, export files) once it has settled: the chat's
+        # change event fires for every streamed piece, so the browser waits until nothing has
+        # changed for a moment and no answer is streaming, then presses a hidden button.
+        # (ChatInterface's chatbot_state would be the natural trigger, but it is set with
+        # queue=False, and Gradio fires no change event for those.)
+        save = gr.Button("save", visible="hidden", elem_id="llmchat-save")
+        save.click(
+            page.persist,
+            inputs=[chat_ui.chatbot, preset, *controls, model],
+            outputs=[kept, export_json, export_md, chat_ui.textbox],
+            concurrency_limit=None,
+            show_progress="hidden",
+            **private,
         )
-        clear.click(
-            lambda: ([], [], []),
-            outputs=[chat.chatbot, chat.chatbot_state, chat.chatbot_value],
-            api_visibility="private",
-            queue=False,
+        chat_ui.chatbot.change(None, js=SAVE_WHEN_SETTLED_JS, **private)
+        demo.load(page.restore, inputs=kept, outputs=shown, queue=False, **private).then(
+            page.model_picker, inputs=[preset, model], outputs=model, **private
         )
+        import_json.upload(
+            page.import_file, inputs=import_json, outputs=[*shown, import_status], **private
+        ).then(page.model_picker, inputs=[preset, model], outputs=model, **private)
+        if forced:
+            script = i18n.force_locale_js(forced)
+            if script:
+                demo.load(None, js=script, **private)
     return demo

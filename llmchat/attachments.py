@@ -1,0 +1,173 @@
+"""Files a visitor attaches: text inlined into the message, images sent as ``image_url`` parts.
+
+Text files (any name, as long as the bytes are UTF-8) become a fenced block headed by the file
+name, so every model can read them and the conversation stays a plain string for servers that
+do not accept content lists. Images (PNG, JPEG, WebP, GIF, recognised by their bytes) become
+``data:`` URLs, which every vision-capable OpenAI-style server accepts without fetching
+anything. Files are re-read from Gradio's upload folder on every turn (the history only holds
+their paths), and only from there: a history restored from the browser or an imported file
+could otherwise name any file on the machine, such as a preset holding an API key.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+from gradio.utils import get_upload_folder
+
+from llmchat.errors import Notice
+from llmchat.i18n import english_notice
+
+MAX_TEXT_BYTES = 200_000  # per text file: about 50,000 tokens, more than most context windows
+MAX_IMAGE_BYTES = 10_000_000  # per image (OpenAI accepts up to 20 MB; data URLs grow by a third)
+MAX_FILES = 10  # per message
+
+Part = dict[str, Any]
+
+IMAGE_MAGIC: tuple[tuple[bytes, str], ...] = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".jpe", ".webp", ".gif"}
+FENCE_LANGUAGES = {
+    ".py": "python", ".md": "markdown", ".json": "json", ".csv": "csv", ".tsv": "tsv",
+    ".js": "javascript", ".ts": "typescript", ".html": "html", ".css": "css", ".yaml": "yaml",
+    ".yml": "yaml", ".toml": "toml", ".sh": "bash", ".sql": "sql", ".xml": "xml", ".rs": "rust",
+    ".go": "go", ".java": "java", ".c": "c", ".h": "c", ".cpp": "cpp", ".rb": "ruby", ".ini": "ini",
+}  # fmt: skip
+
+
+class AttachmentError(Exception):
+    """A file that cannot be sent; ``notice`` tells the visitor why."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        title, body = english_notice(key, **params)
+        super().__init__(body)
+        self.notice = Notice(title, body)
+
+
+def upload_root() -> Path:
+    """Gradio's upload folder: the only place attachments are read from."""
+    return Path(get_upload_folder()).resolve()
+
+
+def is_uploaded(path: str | os.PathLike[str]) -> bool:
+    """True for an existing file inside Gradio's upload folder (symlinks resolved)."""
+    try:
+        resolved = Path(path).resolve()
+    except (OSError, RuntimeError, ValueError):
+        return False
+    return resolved.is_file() and resolved.is_relative_to(upload_root())
+
+
+def display_name(path: str, name: str | None = None) -> str:
+    """The name the visitor knows the file by (Gradio keeps it as the file's basename)."""
+    return (name or Path(path).name or "file").replace("`", "'")[:200]
+
+
+def split_message(message: Any) -> tuple[str, list[str]]:
+    """``(text, file paths)`` of what the chat function received.
+
+    A string from an old API client, or the MultimodalTextbox's ``{"text", "files"}``, where a
+    file is a path or a ``{"path": ...}`` dict (gradio_client's ``handle_file``).
+    """
+    if message is None:
+        return "", []
+    if isinstance(message, str):
+        return message, []
+    if isinstance(message, dict):
+        text = message.get("text")
+        files: list[str] = []
+        for item in message.get("files") or []:
+            path = item.get("path") if isinstance(item, dict) else item
+            if isinstance(path, str | os.PathLike) and str(path):
+                files.append(str(path))
+        return (text if isinstance(text, str) else ""), files
+    return str(message), []
+
+
+def image_type(data: bytes) -> str | None:
+    """The MIME type of an image we can send, from its first bytes (never from its name)."""
+    for magic, mime in IMAGE_MAGIC:
+        if data.startswith(magic):
+            return mime
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return None
+
+
+def text_block(name: str, text: str) -> str:
+    """A file's text as a fenced block under its name; the fence outgrows any fence inside."""
+    longest = max((len(run) for run in re.findall(r"`{3,}", text)), default=2)
+    fence = "`" * (longest + 1)
+    language = FENCE_LANGUAGES.get(Path(name).suffix.lower(), "")
+    return f"{name}:\n{fence}{language}\n{text.rstrip()}\n{fence}"
+
+
+def _size_error(name: str, size: int, kind: str, limit: int) -> AttachmentError:
+    return AttachmentError(
+        "file_too_large", name=name, size=f"{size / 1000:,.0f}", kind=kind, limit=f"{limit // 1000:,}"
+    )
+
+
+def read_part(path: str, name: str | None = None) -> Part:
+    """One attachment as an OpenAI content part; raises :class:`AttachmentError` with the reason."""
+    shown = display_name(path, name)
+    if not is_uploaded(path):
+        raise AttachmentError("file_unreadable", name=shown)
+    file = Path(path)
+    try:
+        size = file.stat().st_size
+        with file.open("rb") as handle:
+            data = handle.read(MAX_IMAGE_BYTES + 1)
+    except OSError:
+        raise AttachmentError("file_unreadable", name=shown) from None
+    mime = image_type(data[:16])
+    if mime is not None:
+        if size > MAX_IMAGE_BYTES:
+            raise _size_error(shown, size, "images", MAX_IMAGE_BYTES)
+        url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        return {"type": "image_url", "image_url": {"url": url}}
+    if file.suffix.lower() in IMAGE_SUFFIXES:
+        raise AttachmentError("not_image", name=shown)
+    if size > MAX_TEXT_BYTES:
+        raise _size_error(shown, size, "text files", MAX_TEXT_BYTES)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AttachmentError("not_text", name=shown, position=f"{exc.start + 1:,}") from None
+    if "\x00" in text:  # UTF-16 and binaries decode "successfully" with NULs in between
+        raise AttachmentError("not_text", name=shown, position=f"{text.index(chr(0)) + 1:,}")
+    return {"type": "text", "text": text_block(shown, text)}
+
+
+def read_parts(files: list[str]) -> list[Part]:
+    """The current message's attachments, in order; the first problem stops the message."""
+    if len(files) > MAX_FILES:
+        raise AttachmentError("too_many_files", count=len(files), limit=MAX_FILES)
+    return [read_part(path) for path in files]
+
+
+def history_part(path: str, name: str | None = None) -> Part:
+    """An attachment of an earlier turn. Never raises: a file that went away (Gradio's cache was
+    cleared, the app restarted elsewhere) becomes a short note instead of breaking the chat."""
+    try:
+        return read_part(path, name)
+    except AttachmentError:
+        return {"type": "text", "text": f"[{display_name(path, name)}: attachment no longer available]"}
+
+
+def has_images(messages: list[dict[str, Any]]) -> bool:
+    """True when any message carries an ``image_url`` part."""
+    return any(
+        isinstance(part, dict) and part.get("type") == "image_url"
+        for message in messages
+        if isinstance(message.get("content"), list)
+        for part in message["content"]
+    )

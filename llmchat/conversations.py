@@ -1,0 +1,313 @@
+"""A conversation outside the running page: kept in the browser, exported, imported.
+
+Three ways out and back in:
+
+* **Browser storage** (``gr.BrowserState``): the Gradio history plus the settings, so a reload
+  brings the conversation back. It comes back from the browser, so it is checked like any
+  visitor input (:func:`restore`): only user/assistant messages, text, and attachments that are
+  still in Gradio's upload folder.
+* **Export JSON**: OpenAI messages (system prompt first, attachments as the model received them:
+  text files inlined, images as ``data:`` URLs) plus the preset, model and parameters used.
+* **Export Markdown**: the same conversation for people to read.
+
+:func:`parse_import` reads an exported file (or a bare list of OpenAI messages) and either
+returns a complete :class:`Snapshot` or raises :class:`ImportProblem` - never half of one, so
+an invalid file changes nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from llmchat.attachments import history_part, image_type, is_uploaded, upload_root
+from llmchat.chat import MAX_HISTORY_MESSAGES, validate_params
+from llmchat.i18n import Lang, text
+from llmchat.presets import PresetCatalog, PresetError
+from llmchat.request import content_files, content_text, history_to_messages
+
+FORMAT = "llmchat-conversation"
+VERSION = 1
+MAX_IMPORT_BYTES = 30_000_000
+MAX_TEXT_CHARS = 1_000_000  # per message
+PARAMETER_KEYS = ("temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed")
+_IMAGE_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The preset and controls a conversation was had with (the values the UI shows)."""
+
+    preset: str
+    mode: str
+    model: str  # "" = the preset's own
+    system_prompt: str
+    parameters: dict[str, Any] = field(default_factory=dict)  # PARAMETER_KEYS; seed as int or None
+    show_stats: bool = True
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "preset": self.preset,
+            "mode": self.mode,
+            "model": self.model,
+            "parameters": {
+                "system_prompt": self.system_prompt,
+                **self.parameters,
+                "show_stats": self.show_stats,
+            },
+        }
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A conversation to show, and the settings to show with it (None: keep the current ones)."""
+
+    history: list[dict[str, Any]]
+    settings: Settings | None
+    missing_preset: str | None = None  # the file named a preset this app does not have
+
+
+class ImportProblem(Exception):
+    """Why a file cannot be imported: a :data:`~llmchat.i18n_catalog.LABELS` key and its values."""
+
+    def __init__(self, key: str, **params: Any) -> None:
+        super().__init__(key)
+        self.key, self.params = key, params
+
+    def message(self, lang: Lang) -> str:
+        return text(self.key, lang, **self.params)
+
+
+# --- browser storage ---------------------------------------------------------------------------
+
+
+def _clean_block(block: Any) -> Any:
+    """One piece of a stored message's content, or None when it is not something we wrote."""
+    if isinstance(block, str):
+        return block[:MAX_TEXT_CHARS]
+    if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
+        return {"type": "text", "text": block["text"][:MAX_TEXT_CHARS]}
+    files = content_files(block)
+    if files and is_uploaded(files[0][0]):
+        path, name = files[0]
+        return {"type": "file", "file": {"path": path, "orig_name": name}}
+    return None
+
+
+def clean_history(value: Any) -> list[dict[str, Any]]:
+    """A history from the browser, reduced to what llmchat itself puts there; junk is dropped."""
+    if not isinstance(value, list):
+        return []
+    history: list[dict[str, Any]] = []
+    for message in value[-MAX_HISTORY_MESSAGES:]:
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            continue
+        content = message.get("content")
+        blocks = content if isinstance(content, list) else [content]
+        kept = [b for b in (_clean_block(block) for block in blocks) if b is not None]
+        if not kept:
+            continue
+        clean: dict[str, Any] = {"role": message["role"], "content": kept}
+        metadata = message.get("metadata")
+        if isinstance(metadata, dict) and isinstance(metadata.get("title"), str) and metadata["title"]:
+            meta: dict[str, Any] = {"title": metadata["title"][:500]}
+            if metadata.get("status") in ("pending", "done"):
+                meta["status"] = "done"  # a stored "pending" spinner would spin forever
+            if isinstance(metadata.get("duration"), int | float):
+                meta["duration"] = float(metadata["duration"])
+            clean["metadata"] = meta
+        history.append(clean)
+    return history
+
+
+def stored(history: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
+    """What the browser keeps for this visitor."""
+    return {"format": FORMAT, "version": VERSION, "history": history, **settings.as_dict()}
+
+
+def restore(value: Any, catalog: PresetCatalog) -> Snapshot | None:
+    """The conversation the browser kept, checked; None when there is nothing usable."""
+    if not isinstance(value, dict) or value.get("format") != FORMAT:
+        return None
+    history = clean_history(value.get("history"))
+    try:
+        settings = _settings(value, catalog)
+    except ImportProblem:
+        settings = None
+    return Snapshot(history, settings) if history or settings else None
+
+
+# --- export --------------------------------------------------------------------------------------
+
+
+def openai_messages(history: list[dict[str, Any]], system_prompt: str) -> list[dict[str, Any]]:
+    """The conversation as the model would receive it in chat mode (notes left out)."""
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt.strip() else []
+    return messages + history_to_messages(_closed(history), history_part)
+
+
+def _closed(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The history with a trailing unanswered question kept (history_to_messages drops it)."""
+    if history and history[-1].get("role") == "user":
+        return [*history, {"role": "assistant", "content": ""}]
+    return history
+
+
+def export_json(history: list[dict[str, Any]], settings: Settings, model_name: str) -> str:
+    document = {
+        "format": FORMAT,
+        "version": VERSION,
+        "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **settings.as_dict(),
+        "model": model_name,
+        "messages": [m for m in openai_messages(history, settings.system_prompt) if m.get("content") != ""],
+    }
+    return json.dumps(document, ensure_ascii=False, indent=2)
+
+
+def export_markdown(
+    history: list[dict[str, Any]], settings: Settings, preset_label: str, model_name: str, lang: Lang
+) -> str:
+    lines = [f"# {text('md_title', lang)}", ""]
+    lines.append(text("md_settings", lang, preset=preset_label, model=model_name, mode=settings.mode))
+    values = " · ".join(f"{key} {value}" for key, value in settings.parameters.items() if value is not None)
+    lines += ["", values, ""]
+    if settings.system_prompt.strip():
+        lines += [f"**{text('md_system', lang)}:** {settings.system_prompt}", ""]
+    for message in history_to_messages(_closed(history), history_part):
+        if message["content"] == "":
+            continue
+        who = text("md_user" if message["role"] == "user" else "md_assistant", lang)
+        icon = "🧑" if message["role"] == "user" else "🤖"
+        content = message["content"]
+        if isinstance(content, list):
+            content = "\n\n".join(
+                p.get("text", "") if p.get("type") == "text" else text("md_image", lang) for p in content
+            )
+        lines += ["---", "", f"### {icon} {who}", "", content, ""]
+    return "\n".join(lines)
+
+
+# --- import --------------------------------------------------------------------------------------
+
+
+def _settings(document: dict[str, Any], catalog: PresetCatalog) -> Settings | None:
+    """The settings of an exported or stored conversation, checked like the chat checks them."""
+    preset_id = document.get("preset")
+    if not isinstance(preset_id, str) or preset_id not in catalog.presets:
+        return None
+    preset = catalog.presets[preset_id]
+    mode = document.get("mode", preset.settings.mode)
+    if mode not in ("chat", "qa"):
+        raise ImportProblem("import_bad_mode", mode=str(mode)[:20])
+    given = document.get("parameters")
+    given = given if isinstance(given, dict) else {}
+    s = preset.settings
+    values = {
+        "system_prompt": given.get("system_prompt", s.system_prompt),
+        "temperature": given.get("temperature", s.temperature),
+        "top_p": given.get("top_p", s.top_p),
+        "max_tokens": given.get("max_tokens", s.max_tokens),
+        "frequency_penalty": given.get("frequency_penalty", s.frequency_penalty),
+        "presence_penalty": given.get("presence_penalty", s.presence_penalty),
+        "seed": given.get("seed", s.seed),
+    }
+    try:
+        checked = validate_params(**values)
+    except PresetError as exc:
+        raise ImportProblem("import_bad_parameters", detail=str(exc)) from None
+    model = document.get("model")
+    model = model if isinstance(model, str) and model != preset.model else ""
+    show_stats = given.get("show_stats", s.show_stats)
+    return Settings(
+        preset=preset_id,
+        mode=mode,
+        model=model[:200],
+        system_prompt=checked.system_prompt,
+        parameters={key: getattr(checked, key) for key in PARAMETER_KEYS},
+        show_stats=show_stats if isinstance(show_stats, bool) else s.show_stats,
+    )
+
+
+def _save_image(url: str, index: int, folder: str) -> dict[str, str]:
+    """A ``data:`` image URL written into Gradio's upload folder, as a history file block."""
+    header, _, payload = url.partition(",")
+    try:
+        data = base64.b64decode(payload, validate=True) if header.endswith(";base64") else b""
+    except (binascii.Error, ValueError):
+        data = b""
+    mime = image_type(data[:16])
+    if mime is None:
+        raise ImportProblem("import_bad_image", index=index)
+    directory = upload_root() / "llmchat-imports" / folder
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"image-{index}{_IMAGE_SUFFIX[mime]}"
+    path.write_bytes(data)
+    return {"path": str(path)}
+
+
+def _content(message: dict[str, Any], index: int, folder: str) -> Any:
+    """An OpenAI message's content as Gradio history content."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content[:MAX_TEXT_CHARS]
+    if not isinstance(content, list):
+        raise ImportProblem("import_bad_content", index=index)
+    blocks: list[Any] = []
+    for part in content:
+        kind = part.get("type") if isinstance(part, dict) else None
+        if kind == "text" and isinstance(part.get("text"), str):
+            blocks.append(part["text"][:MAX_TEXT_CHARS])
+        elif kind == "image_url" and message.get("role") == "user":
+            image = part.get("image_url")
+            url = image.get("url") if isinstance(image, dict) else image
+            if not isinstance(url, str):
+                raise ImportProblem("import_bad_image", index=index)
+            if url.startswith("data:"):
+                blocks.insert(0, _save_image(url, index, folder))  # files first, as the chat shows them
+            else:
+                blocks.append(url)  # a remote image is never fetched: its link is kept as text
+        else:
+            raise ImportProblem("import_bad_content", index=index)
+    if not blocks:
+        raise ImportProblem("import_bad_content", index=index)
+    return blocks
+
+
+def parse_import(data: bytes, catalog: PresetCatalog) -> Snapshot:
+    """An exported conversation (or a bare list of OpenAI messages), checked completely."""
+    if len(data) > MAX_IMPORT_BYTES:
+        raise ImportProblem("import_too_large", limit=MAX_IMPORT_BYTES // 1_000_000)
+    try:
+        document = json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ImportProblem("import_not_json", detail=str(exc).splitlines()[0][:120]) from None
+    if isinstance(document, list):
+        document = {"messages": document}
+    messages = document.get("messages") if isinstance(document, dict) else None
+    if not isinstance(messages, list) or not messages:
+        raise ImportProblem("import_not_conversation")
+    if len(messages) > MAX_HISTORY_MESSAGES:
+        raise ImportProblem("import_too_many", count=len(messages), limit=MAX_HISTORY_MESSAGES)
+    folder = uuid.uuid4().hex
+    history: list[dict[str, Any]] = []
+    system_prompt: str | None = None
+    for index, message in enumerate(messages, start=1):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role == "system" and index == 1:
+            system_prompt = content_text(_content(message, index, folder))
+            continue
+        if role not in ("user", "assistant"):
+            raise ImportProblem("import_bad_role", index=index, role=str(role)[:20])
+        history.append({"role": role, "content": _content(message, index, folder)})
+    parameters = document.get("parameters")
+    if system_prompt is not None and not (isinstance(parameters, dict) and "system_prompt" in parameters):
+        document = {**document, "parameters": {**(parameters or {}), "system_prompt": system_prompt}}
+    preset = document.get("preset")
+    missing = preset if isinstance(preset, str) and preset not in catalog.presets else None
+    return Snapshot(history, _settings(document, catalog), missing_preset=missing and missing[:80])

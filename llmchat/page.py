@@ -1,0 +1,235 @@
+"""The page's event handlers: the model picker, keeping the conversation in the browser,
+export and import. :mod:`llmchat.ui` lays the page out and wires these to its components.
+
+Every handler that writes text for people takes the ``gr.Request`` to answer in the visitor's
+language; every value that comes from the browser (the kept conversation, an imported file, the
+picked model) is checked here or in :mod:`llmchat.conversations` before it is used.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from llmchat import conversations, i18n
+from llmchat.conversations import ImportProblem, Settings, Snapshot
+from llmchat.i18n import Lang, label, request_lang
+from llmchat.models import ModelDirectory, choices
+from llmchat.presets import LoadedPreset, PresetCatalog
+
+# Outputs that show a conversation: chatbot, its state and value, preset, 9 controls, info, model.
+SHOWN = 15
+
+
+def describe_preset(preset: LoadedPreset) -> str:
+    """The short line under the picker: the preset and its model (same in every language)."""
+    parts = [f"**{preset.label}** · `{preset.model}`"]
+    if preset.settings.description:
+        parts.append(preset.settings.description)
+    return " — ".join(parts)
+
+
+def seed_text(seed: int | None) -> str:
+    return "" if seed is None else str(seed)
+
+
+def parse_seed(value: Any) -> int | None:
+    try:
+        return int(str(value).strip())
+    except ValueError:
+        return None
+
+
+def preset_values(preset: LoadedPreset) -> list[Any]:
+    """Every control's value for a preset, in the order of the controls."""
+    s = preset.settings
+    return [
+        s.mode,
+        s.system_prompt,
+        s.temperature,
+        s.top_p,
+        gr.update(value=s.max_tokens, maximum=preset.slider_max_tokens),
+        s.frequency_penalty,
+        s.presence_penalty,
+        seed_text(s.seed),
+        s.show_stats,
+        describe_preset(preset),
+    ]
+
+
+def settings_values(preset: LoadedPreset, settings: Settings) -> list[Any]:
+    """Like :func:`preset_values`, for settings restored from the browser or a file."""
+    p = settings.parameters
+    max_tokens = int(p["max_tokens"])
+    return [
+        settings.mode,
+        settings.system_prompt,
+        p["temperature"],
+        p["top_p"],
+        gr.update(value=max_tokens, maximum=max(preset.slider_max_tokens, max_tokens)),
+        p["frequency_penalty"],
+        p["presence_penalty"],
+        seed_text(p["seed"]),
+        settings.show_stats,
+        describe_preset(preset),
+    ]
+
+
+class Page:
+    """The page's event handlers; one instance per app, shared by every visitor."""
+
+    def __init__(self, catalog: PresetCatalog, models: ModelDirectory, forced: Lang | None) -> None:
+        self.catalog = catalog
+        self.models = models
+        self.forced = forced
+        self.exports = Path(tempfile.mkdtemp(prefix="llmchat-exports-"))
+        atexit.register(shutil.rmtree, self.exports, ignore_errors=True)
+
+    def lang(self, request: gr.Request | None) -> Lang:
+        return request_lang(request, self.forced)
+
+    async def _picker(self, preset_id: str, current: str, lang: Lang, refresh: bool) -> dict[str, Any]:
+        """The picker for a preset: its choices, the status line, and the kept or reset value."""
+        preset = self.catalog.get(preset_id)
+        listing = await self.models.listing(preset, refresh=refresh)
+        if listing.local:
+            status = i18n.text("status_local_idle" if listing.online is None else "status_local_ready", lang)
+        elif not listing.online:
+            status = i18n.text("status_offline", lang)
+        elif len(listing.models) == 1:
+            status = i18n.text("status_online_one", lang)
+        else:
+            status = i18n.text("status_online", lang, count=len(listing.models))
+        options = choices(preset, listing, preset.model)
+        value = current if current in {v for _, v in options} else ""
+        return gr.update(choices=options, value=value, info=status)
+
+    async def model_picker(self, preset_id: str, current: str, request: gr.Request) -> dict[str, Any]:
+        """The picker after the page loads or a conversation is imported: keeps a valid pick."""
+        return await self._picker(preset_id, current, self.lang(request), refresh=False)
+
+    async def refresh_models(self, preset_id: str, current: str, request: gr.Request) -> dict[str, Any]:
+        """The 🔄 button: ask the server again, whatever is cached."""
+        return await self._picker(preset_id, current, self.lang(request), refresh=True)
+
+    async def preset_models(self, preset_id: str, request: gr.Request) -> dict[str, Any]:
+        """Another preset was picked: its own model, and its server's list."""
+        return await self._picker(preset_id, "", self.lang(request), refresh=False)
+
+    @staticmethod
+    def settings_from(
+        preset_id: str,
+        mode: str,
+        system_prompt: str,
+        temperature: float,
+        top_p: float,
+        max_tokens: float,
+        frequency_penalty: float,
+        presence_penalty: float,
+        seed: str,
+        show_stats: bool,
+        model: str,
+    ) -> Settings:
+        """The controls' current values (as the UI holds them) as :class:`Settings`."""
+        return Settings(
+            preset=preset_id,
+            mode=mode,
+            model=model or "",
+            system_prompt=system_prompt or "",
+            parameters={
+                "temperature": temperature,
+                "top_p": top_p,
+                "max_tokens": int(max_tokens),
+                "frequency_penalty": frequency_penalty,
+                "presence_penalty": presence_penalty,
+                "seed": parse_seed(seed),
+            },
+            show_stats=bool(show_stats),
+        )
+
+    def persist(
+        self,
+        history: list[dict[str, Any]],
+        preset_id: str,
+        mode: str,
+        system_prompt: str,
+        temperature: float,
+        top_p: float,
+        max_tokens: float,
+        frequency_penalty: float,
+        presence_penalty: float,
+        seed: str,
+        show_stats: bool,
+        model: str,
+        request: gr.Request,
+    ) -> list[Any]:
+        """After every change of the conversation: keep it in the browser, refresh the exports."""
+        settings = self.settings_from(
+            preset_id, mode, system_prompt, temperature, top_p, max_tokens,
+            frequency_penalty, presence_penalty, seed, show_stats, model,
+        )  # fmt: skip
+        history = history or []
+        # ChatInterface blanks the placeholder while it answers and never puts it back.
+        placeholder = gr.update(placeholder=str(label("placeholder")))
+        if not history:
+            empty = gr.DownloadButton(value=None, interactive=False)
+            return [conversations.stored([], settings), empty, empty, placeholder]
+        preset = self.catalog.presets.get(preset_id)
+        model_name = settings.model or (preset.model if preset else "")
+        folder = self.exports / hashlib.sha256(str(request.session_hash).encode()).hexdigest()[:24]
+        folder.mkdir(exist_ok=True)
+        as_json = folder / "llmchat-conversation.json"
+        as_json.write_text(conversations.export_json(history, settings, model_name), encoding="utf-8")
+        as_md = folder / "llmchat-conversation.md"
+        label_ = preset.label if preset else preset_id
+        markdown = conversations.export_markdown(history, settings, label_, model_name, self.lang(request))
+        as_md.write_text(markdown, encoding="utf-8")
+        return [
+            conversations.stored(history, settings),
+            gr.DownloadButton(value=str(as_json), interactive=True),
+            gr.DownloadButton(value=str(as_md), interactive=True),
+            placeholder,
+        ]
+
+    def _apply(self, snapshot: Snapshot) -> list[Any]:
+        """Outputs that show a snapshot: chat (x3), preset, controls + info, model."""
+        history = snapshot.history
+        settings = snapshot.settings
+        if settings is None:
+            return [history, history, history, *[gr.skip()] * (SHOWN - 3)]
+        preset = self.catalog.presets[settings.preset]
+        return [history, history, history, preset.id, *settings_values(preset, settings), settings.model]
+
+    def restore(self, value: Any) -> list[Any]:
+        """On page load: the conversation this browser kept, if any."""
+        snapshot = conversations.restore(value, self.catalog)
+        if snapshot is None:
+            return [gr.skip()] * SHOWN
+        return self._apply(snapshot)
+
+    def import_file(self, file: str | None, request: gr.Request) -> list[Any]:
+        """A file from Import JSON: everything it holds, or nothing and a message why."""
+        lang = self.lang(request)
+        if not file:
+            return [*[gr.skip()] * SHOWN, gr.skip()]
+        name = Path(file).name.replace("`", "'")[:120]
+        try:
+            data = Path(file).read_bytes()
+            snapshot = conversations.parse_import(data, self.catalog)
+        except ImportProblem as exc:
+            failed = i18n.text("import_failed", lang, name=name, reason=exc.message(lang))
+            return [*[gr.skip()] * SHOWN, gr.update(value=failed, visible=True)]
+        except OSError as exc:
+            reason = i18n.text("import_not_json", lang, detail=type(exc).__name__)
+            failed = i18n.text("import_failed", lang, name=name, reason=reason)
+            return [*[gr.skip()] * SHOWN, gr.update(value=failed, visible=True)]
+        message = i18n.text("imported", lang, count=len(snapshot.history), name=name)
+        if snapshot.missing_preset:
+            message += " " + i18n.text("import_preset_missing", lang, preset=snapshot.missing_preset)
+        return [*self._apply(snapshot), gr.update(value=message, visible=True)]

@@ -1,0 +1,171 @@
+"""Driving the app in Debian's Chromium with Playwright: the fixtures and helpers of the browser
+tests (tests/test_browser.py, tests/test_ui_browser_i18n.py).
+
+Chromium comes from Debian (``scripts/install_chromium.sh``), not from ``playwright install``.
+Without it the browser tests are skipped, or fail when ``CI`` is set: CI must not pass by skipping.
+Each test leaves a screenshot of every page it opened in ``test-artifacts/browser/``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.openai_test_server import OpenAITestServer
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+CHROMIUM = os.environ.get("LLMCHAT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+TIMEOUT = 15_000  # ms; an answer from the test server takes well under a second
+INPUT = "#llmchat-input textarea"
+BOT = '#llmchat-chat [data-testid="bot"]'
+USER = '#llmchat-chat [data-testid="user"]'
+IMPORT = 'input[type=file][accept=".json"]'  # the Import JSON button's file input
+Page = Any  # playwright.sync_api.Page, imported lazily so that a missing package only skips
+
+
+def _missing_browser() -> str | None:
+    if not Path(CHROMIUM).exists():
+        return f"{CHROMIUM} not found: run `bash scripts/install_chromium.sh` (Debian's chromium package)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright Python package is not installed (it is in requirements.txt)"
+    return None
+
+
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture() -> Iterator[Any]:
+    """One Chromium per test module (closed after it: Playwright's sync API keeps an event loop
+    on this thread, which other modules' ``asyncio.run`` should not meet)."""
+    problem = _missing_browser()
+    if problem:
+        if os.environ.get("CI"):
+            pytest.fail(f"browser tests cannot run: {problem}", pytrace=False)
+        pytest.skip(problem)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture(name="open_page")
+def open_page_fixture(browser: Any, request: pytest.FixtureRequest) -> Iterator[Callable[..., Page]]:
+    """Open the app in a fresh browser context (its own storage: a new visitor)."""
+    contexts: list[Any] = []
+    pages: list[Page] = []
+
+    def open_(url: str, locale: str = "en-US", width: int = 1280, height: int = 900) -> Page:
+        context = browser.new_context(
+            locale=locale, viewport={"width": width, "height": height}, accept_downloads=True
+        )
+        context.set_default_timeout(TIMEOUT)
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(url)
+        page.wait_for_selector(INPUT)
+        wait_idle(page)
+        pages.append(page)
+        return page
+
+    yield open_
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for i, page in enumerate(pages):
+        suffix = f"-{i + 1}" if len(pages) > 1 else ""
+        # A screenshot is a bonus: the test's own result is what counts.
+        with contextlib.suppress(Exception):
+            page.screenshot(path=ARTIFACTS / f"{request.node.name}{suffix}.png", full_page=True)
+    for context in contexts:
+        context.close()
+
+
+def wait_idle(page: Page) -> None:
+    """Let the page finish its load events: restoring a conversation, then listing the models,
+    which ends with the status line under the model picker (🟢, 🔴 or 🟡)."""
+    page.wait_for_function(
+        """() => ["🟢", "🔴", "🟡"].some(dot =>
+            (document.querySelector("#llmchat-model .info-text")?.innerText || "").includes(dot))"""
+    )
+
+
+def wait_saved(page: Page) -> None:
+    """Wait until the browser's copy of the conversation has caught up with the page.
+
+    It is saved by a server round trip once the conversation has settled (see SAVE_WHEN_SETTLED_JS
+    in llmchat/ui.py); a reload or an export right after an answer would otherwise race it.
+    """
+    page.wait_for_function(
+        """() => new Promise(resolve => {
+            const read = () => localStorage.getItem("llmchat-conversation") || "";
+            let last = read(), since = Date.now();
+            const tick = () => {
+                const now = read();
+                if (now !== last) { last = now; since = Date.now(); }
+                if (last && Date.now() - since > 1200) resolve(true); else setTimeout(tick, 50);
+            };
+            tick();
+        })"""
+    )
+
+
+def send(page: Page, text: str) -> None:
+    page.fill(INPUT, text)
+    page.keyboard.press("Enter")
+
+
+def expect_bot(page: Page, text: str, index: int = -1) -> None:
+    """Wait until the ``index``-th assistant bubble (last by default) shows exactly ``text``."""
+    from playwright.sync_api import expect
+
+    bubbles = page.locator(BOT)
+    expect(bubbles.nth(index) if index >= 0 else bubbles.last).to_have_text(text, timeout=TIMEOUT)
+
+
+def wait_for_bodies(server: OpenAITestServer, count: int, page: Page) -> list[dict[str, Any]]:
+    for _ in range(100):
+        if len(server.chat_bodies) >= count:
+            return server.chat_bodies
+        page.wait_for_timeout(100)
+    raise AssertionError(f"expected {count} requests, got {server.chat_bodies}")
+
+
+def pick(page: Page, dropdown: str, option: str) -> None:
+    """Choose ``option`` in a Gradio dropdown (by its elem_id)."""
+    page.click(f"#{dropdown} input")
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def open_parameters(page: Page, name: str = "Parameters") -> None:
+    page.get_by_text(name, exact=True).click()
+    page.wait_for_selector('input[data-testid="number-input"]')
+    page.wait_for_timeout(300)  # the accordion's controls mount one after another
+
+
+def type_into(box: Any, text: str) -> None:
+    """Fill a control and commit it, checking that the page kept the value."""
+    from playwright.sync_api import expect
+
+    box.fill(text)
+    box.press("Enter")
+    expect(box).to_have_value(text)
+
+
+def texts(body: dict[str, Any]) -> list[Any]:
+    return [(m["role"], m["content"]) for m in body["messages"]]
