@@ -72,7 +72,7 @@ class EmbeddedSettings(BaseModel):
     chat_format: str | None = Field(None, min_length=1)
     n_ctx: int = Field(2048, ge=256, le=131072)
     n_gpu_layers: int = Field(0, ge=-1, le=1000)
-    n_threads: int | None = Field(None, ge=1, le=256)  # None = every core
+    n_threads: int | None = Field(None, ge=1, le=256)  # None = every core but one
     n_batch: int = Field(512, ge=1, le=131072)
     cache: bool = False
     interrupt_requests: bool = False
@@ -304,9 +304,10 @@ class EmbeddedServer:
         cmd += ["--model", str(model), "--n_ctx", str(s.n_ctx), "--n_batch", str(s.n_batch)]
         cmd += ["--n_gpu_layers", str(s.n_gpu_layers), "--cache", str(s.cache).lower()]
         cmd += ["--interrupt_requests", str(s.interrupt_requests).lower()]
-        # llama_cpp.server's own default is half the cores; all of them measured 67 vs 44 tokens/s
-        # with SmolLM2 on 2 cores.
-        cmd += ["--n_threads", str(s.n_threads or os.cpu_count() or 1)]
+        # All cores but one: on an idle 2-core machine 2 threads gave 67 tokens/s against 44 with
+        # 1, but as soon as anything else runs (the web app itself, a second visitor's request
+        # parsing) 2 threads collapsed to 73-361 ms/token while 1 thread held 22-33 ms/token.
+        cmd += ["--n_threads", str(s.n_threads or max(1, (os.cpu_count() or 2) - 1))]
         if s.chat_format:
             cmd += ["--chat_format", s.chat_format]
         return cmd + list(s.extra_args)
