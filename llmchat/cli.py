@@ -14,7 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from llmchat.chat import MAX_MESSAGE_CHARS
-from llmchat.embedded import install_signal_handlers
+from llmchat.embedded import install_signal_handlers, stop_all
 from llmchat.presets import ENV_BASE_URL, PresetCatalog, load_catalog
 from llmchat.servers import ServerResolver
 from llmchat.ui import build_demo
@@ -211,6 +211,7 @@ def launch(demo: gr.Blocks, config: AppConfig) -> None:
     warning = share_warning(config)
     if warning:
         log.warning("%s", warning)
+    interrupted = False
     try:
         demo.launch(
             server_name=config.host,
@@ -227,6 +228,15 @@ def launch(demo: gr.Blocks, config: AppConfig) -> None:
         while demo.is_running:
             time.sleep(0.2)
     except KeyboardInterrupt:
+        interrupted = True
         log.info("interrupted; closing")
     finally:
         demo.close()
+        stop_all()
+    if interrupted:
+        # Everything of ours is closed. Under load, a Ctrl-C'd app was seen hanging at interpreter
+        # shutdown for over 60 s (a library's worker thread being joined): end now, as Ctrl-C should.
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
