@@ -222,6 +222,9 @@ def launch(demo: gr.Blocks, config: AppConfig) -> None:
             # Gradio keeps every session's state, closed tabs included, up to this many sessions
             # (default 10,000: about 1 GB at ~100 KiB each). Bound it; the oldest go first.
             state_session_capacity=SESSION_CAPACITY,
+            # Gradio's queue runs at most max_threads events at once (default 40), whatever the
+            # concurrency limit says: measured, --concurrency 64 gave 40 answers at once.
+            max_threads=max(40, config.concurrency),
         )
         # Our own wait instead of Gradio's: Ctrl-C or SIGTERM at any moment, even while launch()
         # is still finishing, ends in the same orderly close below.
