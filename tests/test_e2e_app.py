@@ -142,6 +142,12 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def _as_from_a_terminal() -> None:
+    """In the child before exec: SIGINT neither ignored nor blocked, as when started from a shell."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+
+
 def start_app_with_local_model(tmp_path: Path) -> tuple[subprocess.Popen, str, int]:
     (tmp_path / "local.yaml").write_text(
         "model: smollm2\nsystem_prompt: You are a helpful assistant.\nmax_tokens: 16\n"
@@ -153,6 +159,9 @@ def start_app_with_local_model(tmp_path: Path) -> tuple[subprocess.Popen, str, i
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
+        # Start as from a terminal. Earlier tests in this pytest process (Playwright) leave SIGINT
+        # ignored, and an ignored SIGINT is inherited: the app would then rightly ignore Ctrl-C.
+        preexec_fn=_as_from_a_terminal,
     )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 90
