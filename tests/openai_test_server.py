@@ -69,6 +69,7 @@ class Behavior:
     message: str = "test error"  # used in error bodies / error events
     retry_after: float | None = None  # Retry-After header for fault "http"
     reasoning: str | None = None  # sent first as `reasoning_content` deltas (reasoning models)
+    raw_stream: str | None = None  # if set: sent as the whole 200 event-stream body, byte for byte
 
 
 @dataclass
@@ -79,6 +80,7 @@ class RecordedRequest:
     path: str
     headers: dict[str, str]  # lower-case names
     body: dict[str, Any] | None  # parsed JSON object, else None
+    client: tuple[str, int] | None = None  # the client's address: same port = same connection
 
 
 @dataclass
@@ -374,7 +376,11 @@ class OpenAITestServer:
         body = parsed if isinstance(parsed, dict) else None
         path = request.url.path
         with self._cond:
-            self.requests.append(RecordedRequest(request.method, path, dict(request.headers.items()), body))
+            self.requests.append(
+                RecordedRequest(
+                    request.method, path, dict(request.headers.items()), body, scope.get("client")
+                )
+            )
             index = len(self.requests) - 1
             self._cond.notify_all()
         if self.upstream:
@@ -455,6 +461,8 @@ class OpenAITestServer:
             return _error(behavior.status or 500, behavior.message, retry_after=behavior.retry_after)
         if fault == "not_json":
             return Response("<html>oops</html>", media_type="text/html")
+        if behavior.raw_stream is not None:
+            return Response(behavior.raw_stream, media_type="text/event-stream")
         if fault == "not_sse":
             garbage = "this is not SSE\n\ndata: {not json at all\n\n"
             return Response(garbage, media_type="text/event-stream")
