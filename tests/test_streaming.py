@@ -94,3 +94,18 @@ def test_cancelling_the_consumer_closes_the_source() -> None:
 
     asyncio.run(run())
     assert log == ["closed"]
+
+
+def test_many_answers_at_once_share_a_bounded_update_rate() -> None:
+    """One answer updates every 50 ms; with 200 at once each slows down (to at most 4 a second)."""
+    pieces = [f"{i} " for i in range(60)]  # a piece every 10 ms for 0.6 s
+
+    async def answers(n: int) -> list[list[tuple[float, str]]]:
+        return await asyncio.gather(*(collect(coalesce(source(pieces, 0.01, []))) for _ in range(n)))
+
+    alone = asyncio.run(answers(1))[0]
+    crowd = asyncio.run(answers(200))
+    assert alone[-1][1] == "".join(pieces) and len(alone) >= 8
+    assert all(updates[-1][1] == "".join(pieces) for updates in crowd)
+    assert all(updates[0][0] < 0.3 for updates in crowd)  # the first piece still goes out at once
+    assert max(len(updates) for updates in crowd) <= 6
