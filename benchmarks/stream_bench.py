@@ -37,6 +37,8 @@ from typing import Any
 
 import httpx
 
+from llmchat.cli import DEFAULT_CONCURRENCY
+
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 PRESET = "bench"
@@ -54,6 +56,7 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 DEFAULT_PNG = ROOT / "docs" / "bench_stream.png"
+LOW_CONCURRENCY = 64  # llmchat's default before it was measured too low for 100 visitors
 
 # Targets from issue 5.
 TARGET_API_RATIO = 1.5  # app API time for 4000 tokens <= 1.5 x direct client
@@ -1275,7 +1278,7 @@ def main(argv: list[str] | None = None) -> int:
         "--runs", type=int, default=3, help="browser runs and crowd rounds per figure (default 3)"
     )
     parser.add_argument("--api-runs", type=int, default=5, help="direct/API/SSE runs per figure (default 5)")
-    parser.add_argument("--skip", default="", help="comma list of: browser, crowd, c128, profile")
+    parser.add_argument("--skip", default="", help="comma list of: browser, crowd, low, profile")
     parser.add_argument("--crowd-tokens", type=int, default=200)
     parser.add_argument(
         "--crowd-delay", type=float, default=0.02, help="seconds between tokens in crowd runs"
@@ -1292,10 +1295,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--runs and --api-runs must be at least 1")
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.quick:
-        sizes, crowd_levels, c128_levels = [1000, 4000], [20, 100], []
+        sizes, crowd_levels, low_levels = [1000, 4000], [20, 100], []
         skip.add("profile")
     else:
-        sizes, crowd_levels, c128_levels = [1000, 2000, 4000, 8000], [1, 20, 50, 100], [20, 50, 100]
+        sizes, crowd_levels, low_levels = [1000, 2000, 4000, 8000], [1, 20, 50, 100], [50, 100]
     if "browser" not in skip and not Path(args.chromium).exists():
         log(f"no Chromium at {args.chromium}: skipping the browser figures")
         skip.add("browser")
@@ -1320,7 +1323,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with deadline(args.max_seconds):
             llm = LLMServer(work / "llm-server.log")
-            app = App(llm, 64, work, args.app_dir)
+            app = App(llm, DEFAULT_CONCURRENCY, work, args.app_dir)
             apps.append(app)
             res["direct"], res["api"], res["sse"] = paired_bench(app, llm, sizes, args.api_runs)
             res["idle_cpu_ms_per_s"] = idle_cpu(app)
@@ -1337,13 +1340,14 @@ def main(argv: list[str] | None = None) -> int:
             if "profile" not in skip and py_spy:
                 res["profile"] = profile_bench(app, py_spy, work)
             app.stop()
-            if "crowd" not in skip and "c128" not in skip and c128_levels:
-                app128 = App(llm, 128, work, args.app_dir)
-                apps.append(app128)
+            if "crowd" not in skip and "low" not in skip and low_levels:
+                # A limit below the crowd: what visitors see when --concurrency is too low.
+                low = App(llm, LOW_CONCURRENCY, work, args.app_dir)
+                apps.append(low)
                 res["crowd"] += crowd_bench(
-                    app128, llm, c128_levels, args.runs, args.crowd_tokens, args.crowd_delay
+                    low, llm, low_levels, args.runs, args.crowd_tokens, args.crowd_delay
                 )
-                app128.stop()
+                low.stop()
     finally:
         for app in apps:
             app.stop()

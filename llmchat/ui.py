@@ -12,6 +12,7 @@ the model status, import messages) is rendered in the visitor's language (:mod:`
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import AsyncIterator
 from typing import Any
@@ -268,6 +269,10 @@ def build_demo(
                 scale=0,
                 elem_id="llmchat-import",
             )
+            # Gradio rebuilds every component's config for each new visitor, and UploadButton's
+            # api_info (a pydantic JSON schema, built afresh each call) was half of that: ~1.7 ms per
+            # visitor's first message. The schema never changes, so build it once.
+            import_json.api_info = functools.cache(import_json.api_info)  # type: ignore[method-assign]
         import_status = gr.Markdown(visible=False, elem_id="llmchat-import-status")
 
         conversation = [chat_ui.chatbot, chat_ui.chatbot_state, chat_ui.chatbot_value]

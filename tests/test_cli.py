@@ -97,7 +97,7 @@ def test_environment_gives_flag_defaults() -> None:
     assert (defaults.host, defaults.port, defaults.concurrency, defaults.auth) == (
         "127.0.0.1",
         7860,
-        64,
+        128,
         None,
     )
 
