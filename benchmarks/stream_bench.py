@@ -235,13 +235,22 @@ stream_usage: false
 class App:
     """``gradio_app.py`` in a child process, with a preset pointing at the LLM test server."""
 
-    def __init__(self, llm: LLMServer, concurrency: int, work: Path, app_dir: Path = ROOT) -> None:
+    def __init__(
+        self,
+        llm: Any,
+        concurrency: int,
+        work: Path,
+        app_dir: Path = ROOT,
+        preset_yaml: str = PRESET_YAML,
+        name: str = "",
+    ) -> None:
+        """``llm``: anything with a ``base_url``; ``preset_yaml`` is formatted with it."""
         self.concurrency = concurrency
         self.app_dir = app_dir
-        config_dir = work / f"configs-{concurrency}"
+        config_dir = work / f"configs-{name}{concurrency}"
         config_dir.mkdir(parents=True, exist_ok=True)
-        yaml = PRESET_YAML.format(base_url=llm.base_url)
-        self.log_path = work / f"app-{concurrency}.log"
+        yaml = preset_yaml.format(base_url=llm.base_url)
+        self.log_path = work / f"app-{name}{concurrency}.log"
         for _attempt in range(3):
             (config_dir / f"{PRESET}.yaml").write_text(yaml, encoding="utf-8")
             self.port = free_port()
@@ -342,6 +351,7 @@ class Visit:
 
     submitted: float
     first: float | None = None  # first message carrying answer text
+    last: float | None = None  # the message that made the answer text what it finally was
     started: float | None = None  # ``process_starts``: the queue gave this visitor a worker
     done: float | None = None
     text: str = ""  # final output
@@ -394,9 +404,12 @@ async def visit(
                         result.started = now
                     elif kind == "process_generating":
                         value = msg["output"]["data"][0]
+                        before = answer_of(current)
                         current = apply_diff(current, value) if seen_first_output else value
                         seen_first_output = True
                         result.updates += 1
+                        if answer_of(current) != before:
+                            result.last = now
                         if result.first is None and answer_of(current):
                             result.first = now
                     elif kind == "process_completed":
@@ -1147,6 +1160,36 @@ def report(res: dict[str, Any]) -> tuple[str, bool]:
                 ["category (share of busy samples)", "share", "per token"],
             )
         )
+    if res.get("embedded"):
+        from benchmarks.embedded_rate import TARGET_RATIO, summarize
+
+        e = summarize(res["embedded"])
+        out.append("")
+        out.append(
+            f"E. Local model (SmolLM2 on llama_cpp.server, {res['embedded']['n_threads']} thread(s), "
+            f"~{e['tokens'] or 0:.0f}-token answers, median of {len(res['embedded']['runs'])} runs): "
+            "tokens/s"
+        )
+        ok = e["ratio"] is not None and e["ratio"] >= TARGET_RATIO
+        passed = passed and ok
+        rows = [
+            ["llama.cpp's own decode rate (its log: eval time)", f"{e['server'] or 0:.1f}", "1.000x", "", ""],
+            [
+                "direct openai client",
+                f"{e['direct'] or 0:.1f}",
+                f"{e['direct_ratio'] or 0:.3f}x",
+                "",
+                "",
+            ],
+            [
+                "visitor, through the app",
+                f"{e['visitor'] or 0:.1f}",
+                f"{e['ratio'] or 0:.3f}x",
+                f">= {TARGET_RATIO}x",
+                verdict(ok),
+            ],
+        ]
+        out.append(table(rows, ["seen by", "tokens/s", "vs llama.cpp's rate", "target", ""]))
     return "\n".join(out), passed
 
 
@@ -1272,13 +1315,15 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.stream_bench", description=__doc__.splitlines()[0]
     )
     parser.add_argument(
-        "--quick", action="store_true", help="1000 and 4000 tokens, 20 and 100 visitors, no profile"
+        "--quick",
+        action="store_true",
+        help="1000 and 4000 tokens, 20 and 100 visitors, no profile, no local model",
     )
     parser.add_argument(
         "--runs", type=int, default=3, help="browser runs and crowd rounds per figure (default 3)"
     )
     parser.add_argument("--api-runs", type=int, default=5, help="direct/API/SSE runs per figure (default 5)")
-    parser.add_argument("--skip", default="", help="comma list of: browser, crowd, low, profile")
+    parser.add_argument("--skip", default="", help="comma list of: browser, crowd, low, profile, embedded")
     parser.add_argument("--crowd-tokens", type=int, default=200)
     parser.add_argument(
         "--crowd-delay", type=float, default=0.02, help="seconds between tokens in crowd runs"
@@ -1296,7 +1341,7 @@ def main(argv: list[str] | None = None) -> int:
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
     if args.quick:
         sizes, crowd_levels, low_levels = [1000, 4000], [20, 100], []
-        skip.add("profile")
+        skip.update({"profile", "embedded"})
     else:
         sizes, crowd_levels, low_levels = [1000, 2000, 4000, 8000], [1, 20, 50, 100], [50, 100]
     if "browser" not in skip and not Path(args.chromium).exists():
@@ -1340,6 +1385,11 @@ def main(argv: list[str] | None = None) -> int:
             if "profile" not in skip and py_spy:
                 res["profile"] = profile_bench(app, py_spy, work)
             app.stop()
+            if "embedded" not in skip:
+                from benchmarks.embedded_rate import embedded_bench
+
+                log(f"local model (SmolLM2): {args.runs} runs")
+                res["embedded"] = embedded_bench(work, args.runs)
             if "crowd" not in skip and "low" not in skip and low_levels:
                 # A limit below the crowd: what visitors see when --concurrency is too low.
                 low = App(llm, LOW_CONCURRENCY, work, args.app_dir)
