@@ -77,6 +77,7 @@ SAMPLING = {
     "seed": 1,
 }
 TARGET_RATIO = 1.5  # turn 30 no slower than 1.5 x turn 1
+READING_PAUSE = 15.0  # seconds: reading a ~100-word answer and typing the next question take longer
 CALM = 0.3  # a turn is "calm" when other processes used less than this many cores during it
 WARMUP = "Hello! Who are you?"
 QUICK_TURNS = 14  # enough to pass the window once: the seed fails from turn 13, llmchat cuts at 12
@@ -172,6 +173,9 @@ class Turn:
     server_cpu_s: float | None = None  # this way's llama_cpp.server
     app_cpu_s: float | None = None  # llmchat: the app process
     client_cpu_s: float | None = None  # this script (gradio_client or openai)
+    warmups: int = 0  # llmchat: cache warm-ups the server ran for this turn (after the previous answer)
+    warmup_evaluated: int | None = None  # ... the prompt tokens they evaluated
+    warmup_seconds: float | None = None  # ... and how long they took on the server
     answer: str = ""
 
 
@@ -245,24 +249,53 @@ class ServerLog:
         self.path = path
         self.offset = path.stat().st_size
 
+    TOTAL = re.compile(r"^llama_perf_context_print:\s+total time =\s*([\d.]+) ms.*$", re.M)
+
     def fill(self, turn: Turn) -> None:
+        """Read the requests the server finished since the last call; the turn's is the longest.
+
+        A request's log ends with its "total time" line; text after the last such line belongs to
+        a request still running (llmchat's cache warm-up starts right after an answer) and is kept
+        for the next call. Requests that decoded at most one token are warm-ups: they prepared
+        this turn, so their prompt work is recorded on it.
+        """
         time.sleep(0.2)  # the server writes its timings just after the last chunk
         with self.path.open("rb") as file:
             file.seek(self.offset)
             data = file.read()
-        self.offset += len(data)
         text = data.decode("utf-8", "replace")
-        if match := self.PREFIX.search(text):
-            cached, rest = int(match.group(1)), int(match.group(2))
-            turn.prompt_tokens, turn.prompt_evaluated = cached + rest, rest
-        elif match := self.PROMPT_EVAL.search(text):  # nothing was cached
-            turn.prompt_tokens = turn.prompt_evaluated = int(match.group(1))
-        if match := self.EVAL.search(text):
-            ms, runs = float(match.group(1)), int(match.group(2))
-            turn.completion_tokens = runs + 1  # the first token comes out of the prompt's evaluation
-            turn.decode_ms_per_token = ms / runs if runs else None
-        if match := self.OVERFLOW.search(text):
+        ends = list(self.TOTAL.finditer(text))
+        blocks, begin = [], 0
+        for end in ends:
+            blocks.append((text[begin : end.end()], float(end.group(1))))
+            begin = end.end()
+        if match := self.OVERFLOW.search(text, begin):  # a request that failed: it logs no timings
             turn.prompt_tokens = int(match.group(1))
+            begin = len(text)
+        self.offset += len(text[:begin].encode("utf-8"))
+        for block, total_ms in blocks:
+            eval_match = self.EVAL.search(block)
+            runs = int(eval_match.group(2)) if eval_match else 0
+            prompt = self._prompt(block)
+            if runs <= 1 and prompt is not None:
+                turn.warmups += 1
+                turn.warmup_evaluated = (turn.warmup_evaluated or 0) + prompt[1]
+                turn.warmup_seconds = (turn.warmup_seconds or 0) + total_ms / 1000
+                continue
+            if prompt is not None:
+                turn.prompt_tokens, turn.prompt_evaluated = prompt
+            if eval_match:
+                turn.completion_tokens = runs + 1  # the first token comes out of the prompt's evaluation
+                turn.decode_ms_per_token = float(eval_match.group(1)) / runs if runs else None
+
+    def _prompt(self, block: str) -> tuple[int, int] | None:
+        """(prompt tokens, of which evaluated) of one request's log block."""
+        if found := self.PREFIX.findall(block):
+            cached, rest = int(found[-1][0]), int(found[-1][1])
+            return cached + rest, rest
+        if match := self.PROMPT_EVAL.search(block):  # nothing was cached
+            return int(match.group(1)), int(match.group(1))
+        return None
 
 
 def start_embedded(stack: contextlib.ExitStack, name: str, n_ctx: int, threads: int | None) -> Any:
@@ -327,6 +360,7 @@ def answer_and_titles(output: Any) -> tuple[str, list[str]]:
 
 class LlmchatWay:
     name = "llmchat"
+    works_between_turns = True  # the cache warm-up after an answer (llmchat/warmup.py)
 
     def __init__(self, n_ctx: int, max_tokens: int, threads: int | None = None) -> None:
         self.n_ctx, self.max_tokens, self.threads = n_ctx, max_tokens, threads
@@ -451,6 +485,7 @@ class LlmchatWay:
 
 class SeedWay:
     name = "seed"
+    works_between_turns = False
 
     def __init__(self, n_ctx: int, max_tokens: int, threads: int | None = None) -> None:
         self.n_ctx, self.max_tokens, self.threads = n_ctx, max_tokens, threads
@@ -512,8 +547,12 @@ class SeedWay:
 # ----- running ---------------------------------------------------------------------------------------
 
 
-def run(ways: list[Any], messages: list[str], order: str) -> None:
-    """Send the messages each way: turn by turn alternately, or one conversation after the other."""
+def run(ways: list[Any], messages: list[str], order: str, pause: float = 0.0) -> None:
+    """Send the messages each way: turn by turn alternately, or one conversation after the other.
+
+    ``pause``: the visitor's reading time after each answer of a way that works between turns (so
+    nothing else runs on the machine meanwhile); the other way's turns do not depend on it.
+    """
     with contextlib.ExitStack() as stack:
         for way in ways:
             way.start(stack)
@@ -539,6 +578,8 @@ def run(ways: list[Any], messages: list[str], order: str) -> None:
                 turn.app_cpu_s = ours[way.pids["app"]]
             way.turns.append(turn)
             print_turn(way.name, turn)
+            if pause and way.works_between_turns:
+                time.sleep(pause)
 
 
 # ----- reporting -------------------------------------------------------------------------------------
@@ -550,6 +591,8 @@ def fmt(value: float | int | None, spec: str = ".2f") -> str:
 
 def print_turn(way: str, t: Turn) -> None:
     notes = f"  left out {t.left_out} messages" if t.left_out else ""
+    if t.warmups:
+        notes += f"  (warm-up before it: {t.warmup_evaluated} tokens in {fmt(t.warmup_seconds)} s)"
     if t.failed:
         notes += f"  FAILED: {t.error}"
     print(
@@ -594,6 +637,14 @@ def summary(turns: list[Turn]) -> dict[str, Any]:
         out[f"tail_{key}"] = median([get(t) for t in tail if not t.failed])
         out[f"ratio_{key}"] = ratio(out[f"tail_{key}"], out[f"head_{key}"])
     out["ratio_last_first"] = ratio(out["last_s"], out["first_s"])
+    out["slowest_s"] = max((t.seconds for t in ok if t.seconds is not None), default=None)
+    out["ratio_slowest_first"] = ratio(out["slowest_s"], out["first_s"])
+    cut = [t for t in ok if t.turn in out["cut_turns"]]
+    out["cut_s"] = median([t.seconds for t in cut])
+    out["cut_evaluated"] = median([t.prompt_evaluated for t in cut])
+    out["warmups"] = sum(t.warmups for t in turns)
+    out["warmup_evaluated"] = median([t.warmup_evaluated for t in turns if t.warmups])
+    out["warmup_s"] = median([t.warmup_seconds for t in turns if t.warmups])
     # On a shared machine: only the turns during which other processes left the CPU (nearly) alone.
     calm = [t for t in ok if t.others_cores is not None and t.others_cores < CALM]
     plain = [t for t in calm if t.turn not in out["cut_turns"]]
@@ -856,6 +907,13 @@ def main(argv: list[str] | None = None) -> int:
         "--max-tokens", type=int, default=MAX_TOKENS, help=f"answer length cap (default {MAX_TOKENS})"
     )
     parser.add_argument("--ways", choices=["both", "llmchat", "seed"], default="both")
+    parser.add_argument(
+        "--pause",
+        type=float,
+        default=READING_PAUSE,
+        help=f"seconds the visitor reads each llmchat answer before the next message (default "
+        f"{READING_PAUSE:g}; 0 = the next message the instant the answer ends)",
+    )
     parser.add_argument("--order", choices=["interleaved", "sequential"], default="interleaved")
     parser.add_argument(
         "--threads",
@@ -891,7 +949,7 @@ def main(argv: list[str] | None = None) -> int:
         load_before = Path("/proc/loadavg").read_text().strip()
         print(f"load average before: {load_before} ({os.cpu_count()} cores)", flush=True)
         began = time.monotonic()
-        run([w for w in (app, seed) if w], MESSAGES[:turns], order)
+        run([w for w in (app, seed) if w], MESSAGES[:turns], order, args.pause)
         load_after = Path("/proc/loadavg").read_text().strip()
         print(f"load average after: {load_after}; {time.monotonic() - began:.0f} s")
 

@@ -9,6 +9,11 @@ last time. Dropping one old turn per new turn would change the start of the prom
 and throw that cache away each time. Instead the history is cut at fixed points, every quarter of
 the window counted from the start of the conversation, so the kept part stays byte-identical for
 many turns and only moves when another whole quarter must go.
+
+The current message is counted as at least ``message_reserve(window)`` tokens, so where the
+history is cut depends on the history alone (for any message up to that size). That lets
+:mod:`llmchat.warmup` know right after an answer where the next turn will cut, and have the server
+evaluate the shortened prompt while the visitor reads.
 """
 
 from __future__ import annotations
@@ -29,6 +34,12 @@ SAFETY_MARGIN = 16
 ESTIMATE_BYTES_PER_TOKEN = 3  # conservative: English averages ~4 bytes a token, Japanese ~3
 PROBE_TIMEOUT = 3.0
 IMAGE_TOKENS = 768  # rough cost of one attached image for vision models (they vary: 256-1500)
+MESSAGE_RESERVE = 256  # room kept for the next message when deciding where to cut the history
+
+
+def message_reserve(window: int) -> int:
+    """Tokens the current message is assumed to take at least (a smaller window reserves less)."""
+    return min(MESSAGE_RESERVE, window // 8)
 
 
 def countable(content: Any) -> tuple[str, int]:
@@ -215,10 +226,15 @@ class ContextBudget:
         head = 1 if has_system else 0
         fixed = sum(counts[:head]) + counts[-1]
         history = counts[head:-1]
+        roles = [m["role"] for m in messages[head:-1]]
+        reserved = sum(counts[:head]) + max(counts[-1], message_reserve(window))
         try:
-            first = plan_history(history, [m["role"] for m in messages[head:-1]], fixed, max_tokens, window)
+            first = plan_history(history, roles, reserved, max_tokens, window)
         except ValueError:
-            raise ContextOverflow(
-                fixed + max_tokens + SAFETY_MARGIN, window, counts[-1], max_tokens
-            ) from None
+            try:  # the reserve is a preference: a request that fits without it is sent
+                first = plan_history(history, roles, fixed, max_tokens, window)
+            except ValueError:
+                raise ContextOverflow(
+                    fixed + max_tokens + SAFETY_MARGIN, window, counts[-1], max_tokens
+                ) from None
         return Plan(first_kept=first, prompt_tokens=fixed + sum(history[first:]), exact=exact)

@@ -19,7 +19,7 @@ import openai
 from pydantic import ValidationError
 
 from llmchat import attachments, errors
-from llmchat.budget import ContextBudget, ContextOverflow
+from llmchat.budget import ContextBudget, ContextOverflow, Plan
 from llmchat.client import ClientPool, StreamOutcome, stream_deltas
 from llmchat.i18n import english_notice
 from llmchat.models import ModelDirectory, ModelNotOffered
@@ -29,6 +29,7 @@ from llmchat.reply import ReplyView, format_stats
 from llmchat.request import Mode, SamplingParams, build_messages, build_request, compose_content
 from llmchat.servers import LocalModelError, ServerResolver
 from llmchat.streaming import coalesce
+from llmchat.warmup import CacheWarmer
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +126,7 @@ def make_chat_fn(
     resolver = resolver or ServerResolver()
     models = models or ModelDirectory(pool, resolver)
     budget = ContextBudget()
+    warmer = CacheWarmer(budget)
     limits = ServerLimits()
 
     async def chat(
@@ -197,10 +199,9 @@ def make_chat_fn(
             return
 
         view = ReplyView()
-        messages = build_messages(mode, params.system_prompt, history, content, attachments.history_part)
-        prompt_estimate = None
+        full_messages = build_messages(mode, params.system_prompt, history, content, attachments.history_part)
         try:
-            messages, prompt_estimate = await _fit_context(budget, chosen, messages, params, view)
+            messages, plan, window = await _fit_context(budget, chosen, full_messages, params, view)
         except ContextOverflow as exc:
             yield [errors.Notice("⚠️ Message too long for the model", str(exc)).as_message()]
             return
@@ -220,9 +221,13 @@ def make_chat_fn(
         stats = bool(show_stats)  # the checkbox; a preset only sets its starting value
         async with semaphore or contextlib.nullcontext():
             async for reply in _stream_reply(
-                pool, resolver, chosen, body, params, view, stats, prompt_estimate
+                pool, resolver, chosen, body, params, view, stats, plan.prompt_tokens if plan else None
             ):
                 yield reply
+        if mode == "chat" and plan is not None and plan.exact and view.finish_reason in ("stop", "length"):
+            warmer.after_answer(
+                pool.get(chosen), chosen, body, full_messages, view.answer, plan.first_kept, window, semaphore
+            )
 
     return chat
 
@@ -233,14 +238,17 @@ async def _fit_context(
     messages: list[dict[str, Any]],
     params: SamplingParams,
     view: ReplyView,
-) -> tuple[list[dict[str, Any]], int | None]:
-    """Leave out the oldest turns when the request would not fit the model's context window."""
+) -> tuple[list[dict[str, Any]], Plan | None, int]:
+    """Leave out the oldest turns when the request would not fit the model's context window.
+
+    Returns the messages to send, the plan (None when the window is unknown) and the window.
+    """
     embedded = preset.settings.embedded
     configured = preset.settings.context_window or (embedded.n_ctx if embedded else None)
     headers = {"Authorization": f"Bearer {preset.api_key.get_secret_value()}"}
     window = await budget.window(preset.base_url, headers, configured)
     if window is None:
-        return messages, None
+        return messages, None, 0
     plan = await budget.fit(preset.base_url, headers, window, messages, params.max_tokens)
     if plan.first_kept:
         head = 1 if messages[0]["role"] == "system" else 0
@@ -253,7 +261,7 @@ async def _fit_context(
                 f"your message and Max tokens. The model sees the last {len(kept)} messages.",
             )
         )
-    return messages, plan.prompt_tokens
+    return messages, plan, window
 
 
 async def _stream_reply(
@@ -299,6 +307,7 @@ async def _stream_reply(
     view.add_thinking(thought)
     view.add_answer(answer)
     view.end_thinking()
+    view.finish_reason = outcome.finish_reason
     if outcome.finish_reason is None and not outcome.chunks:
         view.after.append(errors.empty_stream(preset.base_url))
     elif outcome.finish_reason is None:

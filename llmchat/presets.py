@@ -82,6 +82,9 @@ class Preset(BaseModel):
     concurrency_limit: StrictInt | None = Field(None, ge=1, le=1000)
     context_window: StrictInt | None = Field(None, ge=256, le=10_000_000)
     show_stats: StrictBool = True
+    # After an answer, when the next turn will leave out older turns, have a llama.cpp server
+    # evaluate the shortened conversation right away (see llmchat/warmup.py).
+    warm_cache: StrictBool = True
     # The page's language for every visitor when the app starts with this preset (--lang wins).
     lang: Literal["en", "ja"] | None = None
     stream_usage: StrictBool = True

@@ -27,6 +27,7 @@ class ReplyView:
     answer: str = ""
     after: list[Notice] = field(default_factory=list)
     stats: str | None = None
+    finish_reason: str | None = None  # how the server said the answer ended; None: it did not say
 
     def add_thinking(self, text: str) -> None:
         if text:

@@ -51,7 +51,8 @@ def test_sixty_turns_stay_within_the_window_and_keep_a_stable_prefix(
     for turn in range(60):
         message = f"turn {turn}: " + " ".join(f"word{turn}x{i}" for i in range(25))
         replies.append(client.predict(message, preset="test-chat", max_tokens=max_tokens, api_name="/chat"))
-    bodies = server.chat_bodies
+    bodies = [body for body in server.chat_bodies if body.get("stream")]
+    warm_ups = [body for body in server.chat_bodies if not body.get("stream")]
     assert len(bodies) == 60
 
     def tokens(text: str) -> int:  # the same count llmchat used: the server's, else its estimate
@@ -75,6 +76,16 @@ def test_sixty_turns_stay_within_the_window_and_keep_a_stable_prefix(
         1 for a, b in itertools.pairwise(bodies) if b["messages"][: len(a["messages"])] != a["messages"]
     )
     assert 1 <= moves <= growth // (window // 4) + 1
+    # Before each turn that moved the cut, the server was sent exactly that turn's prompt minus the
+    # new message, right after the previous answer (llama.cpp servers only: it feeds their cache).
+    moved = [b for a, b in itertools.pairwise(bodies) if b["messages"][: len(a["messages"])] != a["messages"]]
+    if tokenizer:
+        # (after the last answer, too: a turn 61 would have cut again)
+        assert len(warm_ups) - len(moved) in (0, 1)
+        assert [w["messages"] for w in warm_ups[: len(moved)]] == [b["messages"][:-1] for b in moved]
+        assert all(w["max_tokens"] == 1 and w["model"] == "test-model" for w in warm_ups)
+    else:
+        assert warm_ups == []
     trimmed = [titled(r) for r in replies if titled(r)]
     assert trimmed and all(re.match(r"ℹ️ \d+ earlier messages were not sent", t) for r in trimmed for t in r)
     assert answer_of(replies[-1]).startswith("Echo: turn 59:")

@@ -1,0 +1,116 @@
+"""Pay for leaving out old turns while the visitor reads, not after they press Enter.
+
+llama.cpp servers keep the computed state of the previous prompt and only evaluate what follows
+the longest common prefix. Between cuts a turn therefore costs just its new tokens. But when the
+context budget leaves out older turns, the prompt's beginning changes and the whole kept
+history must be evaluated again: about 1,400 tokens, 8 s on 2 CPU cores with SmolLM2, every few
+turns (measured, benchmarks/long_chat.py).
+
+Where the next turn will cut is known as soon as an answer ends (the budget reserves room for the
+next message, see :func:`llmchat.budget.message_reserve`). So right after such an answer llmchat
+sends the server the shortened conversation, with ``max_tokens: 1``, in the background. The
+server evaluates it while the visitor reads the answer and types; the next turn then shares that
+prefix and only its new message is evaluated. If the visitor is quicker, their request waits for
+the rest of that work, which it would have had to do anyway.
+
+Only for servers with a llama.cpp tokenizer endpoint (they are the ones with such a prompt cache;
+a hosted API would bill the extra request) and only when the next turn will cut; a preset turns
+it off with ``warm_cache: false``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+import openai
+
+from llmchat.budget import ContextBudget
+from llmchat.presets import LoadedPreset
+
+log = logging.getLogger(__name__)
+
+
+class CacheWarmer:
+    """Schedules background warm-up requests and keeps them referenced until they end."""
+
+    def __init__(self, budget: ContextBudget) -> None:
+        self.budget = budget
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def after_answer(
+        self,
+        client: openai.AsyncOpenAI,
+        preset: LoadedPreset,
+        body: dict[str, Any],
+        full_messages: list[dict[str, Any]],
+        answer: str,
+        first_kept: int,
+        window: int,
+        semaphore: asyncio.Semaphore | None = None,
+    ) -> asyncio.Task[None] | None:
+        """Warm the next turn's prompt if that turn will leave out more than this one did.
+
+        ``full_messages`` is this turn's conversation before any cut (system prompt first, if
+        any, then history, then the message just answered), ``first_kept`` the history index this
+        turn's cut kept from, ``body`` this turn's request.
+        """
+        if not preset.settings.warm_cache or not answer:
+            return None
+        task = asyncio.create_task(
+            self._warm(client, preset, body, full_messages, answer, first_kept, window, semaphore)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _warm(
+        self,
+        client: openai.AsyncOpenAI,
+        preset: LoadedPreset,
+        body: dict[str, Any],
+        full_messages: list[dict[str, Any]],
+        answer: str,
+        first_kept: int,
+        window: int,
+        semaphore: asyncio.Semaphore | None,
+    ) -> None:
+        headers = {"Authorization": f"Bearer {preset.api_key.get_secret_value()}"}
+        head = 1 if full_messages and full_messages[0]["role"] == "system" else 0
+        following = [*full_messages, {"role": "assistant", "content": answer}]
+        try:
+            # The next turn as the budget will plan it, with an empty message in the reserve.
+            plan = await self.budget.fit(
+                preset.base_url,
+                headers,
+                window,
+                [*following, {"role": "user", "content": ""}],
+                int(body.get("max_tokens") or 0),
+            )
+        except Exception as exc:  # a failed plan only means no warm-up
+            log.info("no cache warm-up: %s", type(exc).__name__)
+            return
+        if not plan.exact or plan.first_kept <= first_kept:
+            return  # not a llama.cpp server, or the next turn keeps this turn's prefix anyway
+        kept = [*following[:head], *following[head + plan.first_kept :]]
+        request = {
+            key: value
+            for key, value in body.items()
+            if key not in ("messages", "stream", "stream_options", "max_tokens")
+        }
+        began = time.monotonic()
+        try:
+            async with semaphore or contextlib.nullcontext():
+                await client.chat.completions.create(**request, messages=kept, max_tokens=1, stream=False)
+        except Exception as exc:  # the visitor never waits for this request: just note it
+            log.info("cache warm-up at %s failed: %s", preset.base_url, type(exc).__name__)
+            return
+        log.info(
+            "warmed the prompt cache for the next turn: %d messages, ~%d tokens, %.1f s",
+            len(kept),
+            plan.prompt_tokens,
+            time.monotonic() - began,
+        )
