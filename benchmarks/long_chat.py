@@ -1,6 +1,6 @@
 """Do long conversations stay fast and inside the context window? llmchat vs. the seed's Simple Chat.
 
-Run ``.venv/bin/python -m benchmarks.long_chat`` (30 turns: about 4 minutes on 2 idle cores, far
+Run ``.venv/bin/python -m benchmarks.long_chat`` (30 turns: about 11 minutes on 2 idle cores, far
 longer when other processes compete for them) or ``--quick`` (14 turns; like any partial run, no
 plot unless ``--png`` is given). ``--replot run.json`` prints the tables and draws the plot again
 from an earlier run's ``--json`` file.
@@ -18,6 +18,12 @@ own fresh server, so prompt caches never mix):
    prompt alone exceeds ``n_ctx``, llama-cpp-python answers 200 with an empty stream; such a turn
    counts as failed (empty answer or exception) and the conversation goes on as the seed's would:
    its history only grows, so every later turn fails too.
+
+After each llmchat answer the benchmark waits ``--pause`` seconds (15 by default) before the next
+question, as a person reads the answer and types: that is when llmchat's cache warm-up runs
+(``llmchat/warmup.py``: when the next turn will leave out older turns, the server evaluates the
+shortened conversation right after the answer). Nothing else runs meanwhile; the seed's turns do not
+depend on it (it does nothing between turns). ``--pause 0`` sends the next question at once.
 
 The two conversations run interleaved, turn by turn (odd turns llmchat first, even turns the seed
 first), so that both meet the same load from other processes on the machine; ``--order
@@ -726,6 +732,17 @@ def markdown(app: LlmchatWay | None, seed: SeedWay | None, n_ctx: int, max_token
         f"| largest prompt answered, tokens | {fmt(sa.get('largest_prompt'), 'd')} "
         f"| {fmt(ss.get('largest_prompt'), 'd')} |",
         f"| turns where older turns were cut | {', '.join(map(str, sa.get('cut_turns') or [])) or '–'} | – |",
+        f"| slowest turn, s (÷ turn 1) | {fmt(sa.get('slowest_s'))} ({fmt(sa.get('ratio_slowest_first'))}×) "
+        f"| {fmt(ss.get('slowest_s'))} ({fmt(ss.get('ratio_slowest_first'))}×) |",
+        f"| turns with a cut: median s, prompt tokens evaluated | {fmt(sa.get('cut_s'))} s, "
+        f"{fmt(sa.get('cut_evaluated'), '.0f')} | – |",
+        f"| cache warm-ups while reading: count, median tokens, median s | {sa.get('warmups', 0)}"
+        + (
+            f", {fmt(sa.get('warmup_evaluated'), '.0f')}, {fmt(sa.get('warmup_s'))} s"
+            if sa.get("warmups")
+            else ""
+        )
+        + " | – |",
         f"| other processes' CPU during the turns, cores of {os.cpu_count()} | {fmt(sa.get('others_cores'))} "
         f"| {fmt(ss.get('others_cores'))} |",
     ]
@@ -768,7 +785,9 @@ def _line(ax: Any, style: tuple[list[int], list[str], str, str], values: list[An
     ax.scatter(x, values, s=22, marker=marker, facecolors=faces, edgecolors=color, zorder=3)
 
 
-def plot(app: LlmchatWay | None, seed: SeedWay | None, path: Path, n_ctx: int) -> None:
+def plot(
+    app: LlmchatWay | None, seed: SeedWay | None, path: Path, n_ctx: int, pause: float | None = None
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -881,7 +900,12 @@ def plot(app: LlmchatWay | None, seed: SeedWay | None, path: Path, n_ctx: int) -
     fig.suptitle(
         f"{last}-turn chat with SmolLM2-135M on llama_cpp.server (n_ctx {n_ctx}, max_tokens "
         f"{(app or seed).max_tokens}, {os.cpu_count()} cores): "
-        "llmchat's context budget vs. the seed's Simple Chat",
+        "llmchat's context budget vs. the seed's Simple Chat"
+        + (
+            f"\n{pause:g} s reading time after each llmchat answer (its cache warm-up runs then)"
+            if pause
+            else ""
+        ),
         fontsize=10,
     )
     fig.tight_layout()
@@ -938,10 +962,11 @@ def main(argv: list[str] | None = None) -> int:
         app, seed, data = load_json(args.replot)
         turns, max_tokens, order, png = len(data["messages"]), data["max_tokens"], data["order"], args.png
         threads = data.get("threads")
+        pause = data.get("pause")
         print(f"load average before: {data.get('load_before', '?')}; after: {data.get('load_after', '?')}")
     else:
         turns = QUICK_TURNS if args.quick and args.turns == 30 else args.turns
-        max_tokens, order, threads = args.max_tokens, args.order, args.threads
+        max_tokens, order, threads, pause = args.max_tokens, args.order, args.threads, args.pause
         full = turns == len(MESSAGES) and args.ways == "both"  # only a full run replaces the docs' plot
         png = args.png or (DEFAULT_PNG if full else None)
         app = LlmchatWay(N_CTX, max_tokens, args.threads) if args.ways in ("both", "llmchat") else None
@@ -974,7 +999,7 @@ def main(argv: list[str] | None = None) -> int:
         if s["failed"]:
             status = 1
     if png:
-        plot(app, seed, png, N_CTX)
+        plot(app, seed, png, N_CTX, pause)
         print(f"plot: {png}")
     if args.json and not args.replot:
         data = {
@@ -982,6 +1007,7 @@ def main(argv: list[str] | None = None) -> int:
             "max_tokens": max_tokens,
             "order": order,
             "threads": args.threads,
+            "pause": args.pause,
             "load_before": load_before,
             "load_after": load_after,
             "messages": MESSAGES[:turns],

@@ -29,7 +29,7 @@ from llmchat.reply import ReplyView, format_stats
 from llmchat.request import Mode, SamplingParams, build_messages, build_request, compose_content
 from llmchat.servers import LocalModelError, ServerResolver
 from llmchat.streaming import coalesce
-from llmchat.warmup import CacheWarmer
+from llmchat.warmup import CacheWarmer, FinishedTurn
 
 log = logging.getLogger(__name__)
 
@@ -225,9 +225,10 @@ def make_chat_fn(
             ):
                 yield reply
         if mode == "chat" and plan is not None and plan.exact and view.finish_reason in ("stop", "length"):
-            warmer.after_answer(
+            finished = FinishedTurn(
                 pool.get(chosen), chosen, body, full_messages, view.answer, plan.first_kept, window, semaphore
             )
+            warmer.after_answer(finished)
 
     return chat
 

@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import openai
@@ -34,6 +35,20 @@ from llmchat.presets import LoadedPreset
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class FinishedTurn:
+    """What a warm-up needs to know about the turn that just ended."""
+
+    client: openai.AsyncOpenAI
+    preset: LoadedPreset
+    body: dict[str, Any]  # this turn's request
+    full_messages: list[dict[str, Any]]  # before any cut: [system?] + history + the message answered
+    answer: str
+    first_kept: int  # the history index this turn's cut kept from
+    window: int
+    semaphore: asyncio.Semaphore | None = None  # the preset's concurrency_limit, if any
+
+
 class CacheWarmer:
     """Schedules background warm-up requests and keeps them referenced until they end."""
 
@@ -41,70 +56,46 @@ class CacheWarmer:
         self.budget = budget
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def after_answer(
-        self,
-        client: openai.AsyncOpenAI,
-        preset: LoadedPreset,
-        body: dict[str, Any],
-        full_messages: list[dict[str, Any]],
-        answer: str,
-        first_kept: int,
-        window: int,
-        semaphore: asyncio.Semaphore | None = None,
-    ) -> asyncio.Task[None] | None:
-        """Warm the next turn's prompt if that turn will leave out more than this one did.
-
-        ``full_messages`` is this turn's conversation before any cut (system prompt first, if
-        any, then history, then the message just answered), ``first_kept`` the history index this
-        turn's cut kept from, ``body`` this turn's request.
-        """
-        if not preset.settings.warm_cache or not answer:
+    def after_answer(self, turn: FinishedTurn) -> asyncio.Task[None] | None:
+        """Warm the next turn's prompt if that turn will leave out more than this one did."""
+        if not turn.preset.settings.warm_cache or not turn.answer:
             return None
-        task = asyncio.create_task(
-            self._warm(client, preset, body, full_messages, answer, first_kept, window, semaphore)
-        )
+        task = asyncio.create_task(self._warm(turn))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _warm(
-        self,
-        client: openai.AsyncOpenAI,
-        preset: LoadedPreset,
-        body: dict[str, Any],
-        full_messages: list[dict[str, Any]],
-        answer: str,
-        first_kept: int,
-        window: int,
-        semaphore: asyncio.Semaphore | None,
-    ) -> None:
+    async def _warm(self, turn: FinishedTurn) -> None:
+        preset, full = turn.preset, turn.full_messages
         headers = {"Authorization": f"Bearer {preset.api_key.get_secret_value()}"}
-        head = 1 if full_messages and full_messages[0]["role"] == "system" else 0
-        following = [*full_messages, {"role": "assistant", "content": answer}]
+        head = 1 if full and full[0]["role"] == "system" else 0
+        following = [*full, {"role": "assistant", "content": turn.answer}]
         try:
             # The next turn as the budget will plan it, with an empty message in the reserve.
             plan = await self.budget.fit(
                 preset.base_url,
                 headers,
-                window,
+                turn.window,
                 [*following, {"role": "user", "content": ""}],
-                int(body.get("max_tokens") or 0),
+                int(turn.body.get("max_tokens") or 0),
             )
         except Exception as exc:  # a failed plan only means no warm-up
             log.info("no cache warm-up: %s", type(exc).__name__)
             return
-        if not plan.exact or plan.first_kept <= first_kept:
+        if not plan.exact or plan.first_kept <= turn.first_kept:
             return  # not a llama.cpp server, or the next turn keeps this turn's prefix anyway
         kept = [*following[:head], *following[head + plan.first_kept :]]
         request = {
             key: value
-            for key, value in body.items()
+            for key, value in turn.body.items()
             if key not in ("messages", "stream", "stream_options", "max_tokens")
         }
         began = time.monotonic()
         try:
-            async with semaphore or contextlib.nullcontext():
-                await client.chat.completions.create(**request, messages=kept, max_tokens=1, stream=False)
+            async with turn.semaphore or contextlib.nullcontext():
+                await turn.client.chat.completions.create(
+                    **request, messages=kept, max_tokens=1, stream=False
+                )
         except Exception as exc:  # the visitor never waits for this request: just note it
             log.info("cache warm-up at %s failed: %s", preset.base_url, type(exc).__name__)
             return
