@@ -7,6 +7,7 @@ request and forwards it unchanged.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -51,6 +52,7 @@ def app(recorder: OpenAITestServer, tmp_path_factory: pytest.TempPathFactory) ->
     common += "temperature: 0\ntop_p: 1\nseed: 42\nmax_tokens: 48\nshow_stats: false\n"
     (configs / "real-chat.yaml").write_text("mode: chat\n" + common)
     (configs / "real-qa.yaml").write_text("mode: qa\n" + common)
+    (configs / "real-window.yaml").write_text("mode: chat\ncontext_window: 512\n" + common)
     demo = build_demo(load_catalog(configs, environ={}), "real-chat")
     _, url, _ = demo.launch(
         server_name="127.0.0.1", server_port=free_port(), prevent_thread_lock=True, quiet=True
@@ -122,6 +124,40 @@ def test_stop_ends_generation_on_the_server(app: str, llama: EmbeddedServer) -> 
     Client(app, verbose=False).predict("Hi", max_tokens=3, api_name="/chat")
     assert time.monotonic() - started < 4
     assert llama.log_tail(2000).count("Disconnected from client") > disconnects_before
+
+
+def test_the_turn_after_a_cut_finds_its_prompt_already_evaluated(
+    app: str, recorder: OpenAITestServer, llama: EmbeddedServer
+) -> None:
+    """The warm-up after an answer is exactly the next turn's prefix, and llama.cpp reuses it."""
+    client = Client(app, verbose=False)
+    recorder.clear()
+    topics = ["rivers", "mountains", "forests", "deserts", "oceans", "islands", "volcanoes", "glaciers"]
+    warm_ups: list[dict] = []
+    for turn in range(30):
+        topic = topics[turn % len(topics)]
+        client.predict(
+            f"Turn {turn}. Tell me one short fact about {topic}, please, in a single sentence.",
+            preset="real-window",
+            max_tokens=24,
+            api_name="/chat",
+        )
+        warm_ups = [b for b in recorder.chat_bodies if not b.get("stream")]
+        if warm_ups:
+            break
+    assert warm_ups, "no warm-up in 30 turns with a 512-token window"
+    deadline = time.monotonic() + 60  # let the server finish evaluating the warm-up
+    while "prefix-match" not in llama.log_tail(400) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    reply = client.predict("And one about caves?", preset="real-window", max_tokens=24, api_name="/chat")
+    assert "earlier messages were not sent" in str(reply)
+    sent = [b for b in recorder.chat_bodies if b.get("stream")][-1]["messages"]
+    assert warm_ups[0]["messages"] == sent[:-1]
+    log_text = llama.log_tail(3000)
+    *_, last = re.findall(r"(\d+) prefix-match hit, remaining (\d+) prompt tokens to eval", log_text)
+    reused, evaluated = int(last[0]), int(last[1])
+    assert reused > 100 and evaluated < 40, (reused, evaluated)
 
 
 # --- the app managing its own local model ------------------------------------------------------
