@@ -220,10 +220,11 @@ def make_chat_fn(
             yield [waiting.as_message()]
         stats = bool(show_stats)  # the checkbox; a preset only sets its starting value
         async with semaphore or contextlib.nullcontext():
-            async for reply in _stream_reply(
-                pool, resolver, chosen, body, params, view, stats, plan.prompt_tokens if plan else None
-            ):
-                yield reply
+            with warmer.answering(chosen.base_url):
+                async for reply in _stream_reply(
+                    pool, resolver, chosen, body, params, view, stats, plan.prompt_tokens if plan else None
+                ):
+                    yield reply
         if mode == "chat" and plan is not None and plan.exact and view.finish_reason in ("stop", "length"):
             finished = FinishedTurn(
                 pool.get(chosen), chosen, body, full_messages, view.answer, plan.first_kept, window, semaphore

@@ -14,8 +14,10 @@ prefix and only its new message is evaluated. If the visitor is quicker, their r
 the rest of that work, which it would have had to do anyway.
 
 Only for servers with a llama.cpp tokenizer endpoint (they are the ones with such a prompt cache;
-a hosted API would bill the extra request) and only when the next turn will cut; a preset turns
-it off with ``warm_cache: false``.
+a hosted API would bill the extra request), only when the next turn will cut, and not while the
+server is answering another visitor (their next turn would replace the warmed prompt in a
+one-slot server such as llama-cpp-python's before this visitor's comes); a preset turns it off
+with ``warm_cache: false``.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,10 +59,23 @@ class CacheWarmer:
     def __init__(self, budget: ContextBudget) -> None:
         self.budget = budget
         self._tasks: set[asyncio.Task[None]] = set()
+        self._answering: Counter[str] = Counter()
+
+    @contextlib.contextmanager
+    def answering(self, base_url: str) -> Iterator[None]:
+        """Mark an answer streaming from ``base_url`` for as long as the block runs."""
+        self._answering[base_url] += 1
+        try:
+            yield
+        finally:
+            self._answering[base_url] -= 1
 
     def after_answer(self, turn: FinishedTurn) -> asyncio.Task[None] | None:
         """Warm the next turn's prompt if that turn will leave out more than this one did."""
         if not turn.preset.settings.warm_cache or not turn.answer:
+            return None
+        if self._answering[turn.preset.base_url] > 0:
+            log.info("no cache warm-up: %s is answering another visitor", turn.preset.base_url)
             return None
         task = asyncio.create_task(self._warm(turn))
         self._tasks.add(task)

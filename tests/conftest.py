@@ -114,6 +114,7 @@ model: test-model
 concurrency_limit: 1
 """,
     }
+    presets["small-window-no-warm"] = presets["small-window"] + "warm_cache: false\n"
     for stem, text in presets.items():
         (directory / f"{stem}.yaml").write_text(text, encoding="utf-8")
     (directory / "broken.yaml").write_text("temperature: 5\n", encoding="utf-8")

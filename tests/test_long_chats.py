@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
+import time
 
 import pytest
 from gradio_client import Client
@@ -89,6 +90,64 @@ def test_sixty_turns_stay_within_the_window_and_keep_a_stable_prefix(
     trimmed = [titled(r) for r in replies if titled(r)]
     assert trimmed and all(re.match(r"ℹ️ \d+ earlier messages were not sent", t) for r in trimmed for t in r)
     assert answer_of(replies[-1]).startswith("Echo: turn 59:")
+
+
+def _chat_until_a_warm_up(client: Client, server: OpenAITestServer, preset: str, turns: int = 25) -> int:
+    """Chat on ``preset`` (512-token window) until the server gets a warm-up; the turns it took."""
+    for turn in range(1, turns + 1):
+        client.predict(
+            f"turn {turn}: " + " ".join(f"w{turn}x{i}" for i in range(30)), preset=preset, api_name="/chat"
+        )
+        time.sleep(0.05)  # the warm-up is sent in the background, right after the answer
+        if any(not body.get("stream") for body in server.chat_bodies):
+            return turn
+    return 0
+
+
+def test_no_warm_up_for_a_preset_that_turns_it_off_or_in_qa_mode(
+    server: OpenAITestServer, request: pytest.FixtureRequest
+) -> None:
+    server.tokenizer = "llama-cpp-python"
+    url = request.getfixturevalue("fresh_app_url")
+    assert _chat_until_a_warm_up(Client(url, verbose=False), server, "small-window") > 0  # the control
+    server.clear()
+    client = Client(url, verbose=False)
+    assert _chat_until_a_warm_up(client, server, "small-window-no-warm") == 0
+    assert any(
+        titled(r) for r in [client.predict("one more", preset="small-window-no-warm", api_name="/chat")]
+    )
+    server.clear()
+    qa = Client(url, verbose=False)
+    for turn in range(20):
+        qa.predict(f"question {turn} " + "word " * 40, preset="small-window", mode="qa", api_name="/chat")
+    assert all(body.get("stream") for body in server.chat_bodies)
+
+
+def test_no_warm_up_while_the_server_answers_another_visitor(
+    server: OpenAITestServer, request: pytest.FixtureRequest
+) -> None:
+    """A one-slot server would drop the warmed prompt for the other visitor's next turn anyway."""
+    server.tokenizer = "llama-cpp-python"
+    url = request.getfixturevalue("fresh_app_url")
+    needed = _chat_until_a_warm_up(Client(url, verbose=False), server, "small-window")
+    assert needed > 0
+    server.clear()
+    other = Client(url, verbose=False).submit(
+        "[[test tokens=200 delay=0.05]] a long answer", api_name="/chat"
+    )
+    deadline = time.monotonic() + 10
+    while not server.streams and time.monotonic() < deadline:
+        time.sleep(0.02)
+    client = Client(url, verbose=False)
+    for turn in range(1, needed + 2):
+        client.predict(
+            f"turn {turn}: " + " ".join(f"w{turn}x{i}" for i in range(30)),
+            preset="small-window",
+            api_name="/chat",
+        )
+    assert not other.done(), "the other visitor's answer ended too early for this test"
+    assert all(body.get("stream") for body in server.chat_bodies)
+    other.result(timeout=30)
 
 
 def test_a_message_larger_than_the_window_is_refused_clearly(
