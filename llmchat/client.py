@@ -101,6 +101,11 @@ async def stream_deltas(
     outcome.started = time.monotonic()
     async with client.chat.completions.with_streaming_response.create(**body) as response:
         http = response.http_response
+        if http.headers.get("content-type", "").startswith("application/json"):
+            # Some proxies and servers ignore "stream": the whole answer comes as one object.
+            for delta in _read_whole(await http.aread(), outcome, http.request):
+                yield delta
+            return
         lines = http.aiter_lines()
         try:
             async for data in _sse_data(lines):
@@ -136,8 +141,20 @@ async def _drain(lines: AsyncIterator[str]) -> None:
                 pass
 
 
-def _read_event(data: str, outcome: StreamOutcome, request: httpx2.Request) -> list[Delta]:
-    event = json.loads(data)  # ValueError: not an OpenAI event stream
+def _read_whole(body: bytes, outcome: StreamOutcome, request: httpx2.Request) -> list[Delta]:
+    """A ``chat.completion`` object sent instead of a stream: its message as one delta."""
+    completion = json.loads(body)  # ValueError: not an OpenAI answer
+    if not isinstance(completion, dict):
+        raise ValueError(f"expected a JSON object, got {type(completion).__name__}")
+    choices = completion.get("choices")
+    if isinstance(choices, list) and choices and isinstance(choices[0], dict):
+        message = choices[0].get("message")
+        completion = {**completion, "choices": [{**choices[0], "delta": message}]}
+    return _read_event(completion, outcome, request)
+
+
+def _read_event(data: str | dict[str, Any], outcome: StreamOutcome, request: httpx2.Request) -> list[Delta]:
+    event = json.loads(data) if isinstance(data, str) else data  # ValueError: not an OpenAI event stream
     if not isinstance(event, dict):
         raise ValueError(f"expected a JSON object in the event stream, got {type(event).__name__}")
     error = event.get("error")

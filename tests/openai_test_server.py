@@ -42,7 +42,16 @@ __all__ = [
 ]
 
 CHAT_PATH = "/v1/chat/completions"
-FAULTS = ("http", "drop_after", "error_event_after", "not_json", "not_sse", "hang", "no_finish")
+FAULTS = (
+    "http",
+    "drop_after",
+    "error_event_after",
+    "not_json",
+    "not_sse",
+    "hang",
+    "no_finish",
+    "ignore_stream",
+)
 # Sleeps are cut into steps this long so a vanished client or a stopping server is noticed fast
 # even when a test asks for a long delay.
 _STEP = 0.05
@@ -57,7 +66,9 @@ class Behavior:
     ``http`` (``status`` + OpenAI error JSON), ``drop_after:N`` (N tokens, then the socket is cut),
     ``error_event_after:N`` (N tokens, then an SSE error event), ``not_json`` (200 text/html),
     ``not_sse`` (200 event-stream of garbage), ``hang`` (headers, then silence), ``no_finish``
-    (all tokens and [DONE] but never a finish_reason, as llama-cpp-python does when interrupted).
+    (all tokens and [DONE] but never a finish_reason, as llama-cpp-python does when interrupted),
+    ``ignore_stream`` (a whole ``chat.completion`` JSON even when asked to stream, as some
+    proxies do).
     """
 
     reply: str | None = None  # full answer; None => "Echo: <last user message>"
@@ -490,7 +501,7 @@ class OpenAITestServer:
             include_usage=bool(stream_options.get("include_usage")),
             prompt_tokens=sum(len(_text_of(m.get("content")).split()) for m in messages),
         )
-        if body.get("stream"):
+        if body.get("stream") and fault != "ignore_stream":
             record = StreamRecord(request_index=index)
             with self._cond:
                 self.streams.append(record)

@@ -168,3 +168,11 @@ def test_consecutive_answers_reuse_one_connection(server: OpenAITestServer) -> N
     ports = {r.client[1] for r in server.requests if r.client is not None}
     assert len(server.requests) == 3
     assert len(ports) == 1, ports
+
+
+def test_a_server_that_ignores_stream_still_gives_its_answer(server: OpenAITestServer) -> None:
+    server.set_behavior(Behavior(reply="Whole answer, 一度に。", fault="ignore_stream"))
+    deltas, outcome = collect(server)
+    assert [(d.kind, d.text) for d in deltas] == [("text", "Whole answer, 一度に。")]
+    assert outcome.finish_reason == "stop"
+    assert outcome.first_token_at is not None
