@@ -1,4 +1,4 @@
-"""The English and Japanese texts themselves (see :mod:`llmchat.i18n` for how they are used).
+"""The English and Japanese notices: errors, hints, stats (see :mod:`llmchat.i18n` for how they are used).
 
 Notice templates repeat, word for word, the English that :mod:`llmchat.errors`,
 :mod:`llmchat.chat`, :mod:`llmchat.servers`, :mod:`llmchat.budget` and llmchat's own modules
@@ -10,6 +10,10 @@ instead of silently staying English.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from llmchat.i18n_labels import LABELS
+
+__all__ = ["FRAGMENTS", "LABELS", "NOTICES", "STATS_PARTS", "NoticeTemplate", "Template"]
 
 
 @dataclass(frozen=True)
@@ -26,115 +30,6 @@ class NoticeTemplate:
     title: Template
     bodies: tuple[Template, ...] = ()
 
-
-# Labels: gr.I18n keys (prefixed "llmchat_" in the browser) and server-rendered UI text.
-LABELS: dict[str, dict[str, str]] = {
-    "en": {
-        "preset": "Preset",
-        "preset_info": "server, model and starting values",
-        "model": "Model",
-        "refresh_models": "🔄",
-        "mode": "Mode",
-        "mode_chat": "Chat — sends the conversation",
-        "mode_qa": "QA — one question at a time",
-        "clear": "🗑️ Clear chat",
-        "placeholder": "Ask a question",
-        "parameters": "Parameters",
-        "system_prompt": "System prompt",
-        "temperature": "Temperature",
-        "top_p": "Top P",
-        "max_tokens": "Max tokens",
-        "frequency_penalty": "Frequency penalty",
-        "presence_penalty": "Presence penalty",
-        "seed": "Seed",
-        "seed_placeholder": "empty = random",
-        "show_stats": "Show answer stats",
-        "export_json": "⬇️ Export JSON",
-        "export_markdown": "⬇️ Export Markdown",
-        "import_json": "⬆️ Import JSON",
-        "presets_skipped": "⚠️ Some presets could not be loaded and were skipped:",
-        # Rendered on the server, in the visitor's language:
-        "status_online": "🟢 online · {count} models",
-        "status_online_one": "🟢 online · 1 model",
-        "status_offline": "🔴 offline: the server does not answer",
-        "status_local_ready": "🟢 local model, running",
-        "status_local_idle": "🟡 local model, starts with your first message",
-        "imported": "✅ Imported {count} messages from `{name}`.",
-        "import_failed": "⚠️ `{name}` was not imported: {reason} Nothing was changed.",
-        "import_preset_missing": "The preset `{preset}` does not exist here; the current preset is kept.",
-        "md_user": "You",
-        "md_assistant": "Assistant",
-        "md_system": "System prompt",
-        "md_settings": "Preset **{preset}** · model `{model}` · mode {mode}",
-        "import_not_json": "it is not a UTF-8 JSON file ({detail}).",
-        "import_too_large": "it is larger than {limit} MB.",
-        "import_not_conversation": (
-            'it holds no conversation (expected a "messages" list, as Export JSON writes).'
-        ),
-        "import_too_many": "it has {count} messages; at most {limit} can be imported.",
-        "import_bad_role": (
-            "message {index} has the role '{role}'; only system, user and assistant messages can be imported."
-        ),
-        "import_bad_content": "message {index} has no readable text.",
-        "import_bad_image": "message {index} holds an image that cannot be read.",
-        "import_bad_mode": "its mode '{mode}' is neither chat nor qa.",
-        "import_bad_parameters": "its parameters are invalid: {detail}",
-        "md_title": "llmchat conversation",
-        "md_image": "🖼️ (image)",
-    },
-    "ja": {
-        "preset": "プリセット",
-        "preset_info": "サーバー・モデル・初期値のセット",
-        "model": "モデル",
-        "refresh_models": "🔄",
-        "mode": "モード",
-        "mode_chat": "チャット — 会話全体を送る",
-        "mode_qa": "QA — 一問一答",
-        "clear": "🗑️ 会話をクリア",
-        "placeholder": "何か質問してください",
-        "parameters": "パラメーター",
-        "system_prompt": "システムプロンプト",
-        "temperature": "温度（Temperature）",
-        "top_p": "Top P",
-        "max_tokens": "最大トークン数",
-        "frequency_penalty": "頻度ペナルティ",
-        "presence_penalty": "存在ペナルティ",
-        "seed": "シード",
-        "seed_placeholder": "空欄 = ランダム",
-        "show_stats": "回答の統計を表示",
-        "export_json": "⬇️ JSON で保存",
-        "export_markdown": "⬇️ Markdown で保存",
-        "import_json": "⬆️ JSON を読み込む",
-        "presets_skipped": "⚠️ 読み込めなかったプリセットがあり、スキップしました:",
-        "status_online": "🟢 オンライン · モデル {count} 個",
-        "status_online_one": "🟢 オンライン · モデル 1 個",
-        "status_offline": "🔴 オフライン: サーバーが応答しません",
-        "status_local_ready": "🟢 ローカルモデル（起動済み）",
-        "status_local_idle": "🟡 ローカルモデル（最初のメッセージで起動）",
-        "imported": "✅ `{name}` から {count} 件のメッセージを読み込みました。",
-        "import_failed": "⚠️ `{name}` は読み込めませんでした: {reason} 何も変更していません。",
-        "import_preset_missing": "プリセット `{preset}` はここにないため、現在のプリセットのままです。",
-        "md_user": "あなた",
-        "md_assistant": "アシスタント",
-        "md_system": "システムプロンプト",
-        "md_settings": "プリセット **{preset}** · モデル `{model}` · モード {mode}",
-        "import_not_json": "UTF-8 の JSON ファイルではありません（{detail}）。",
-        "import_too_large": "{limit} MB を超えています。",
-        "import_not_conversation": (
-            '会話が入っていません（「JSON で保存」が書き出す "messages" の一覧が必要です）。'
-        ),
-        "import_too_many": "メッセージが {count} 件あります。読み込めるのは {limit} 件までです。",
-        "import_bad_role": (
-            "{index} 番目のメッセージのロール '{role}' は読み込めません（system・user・assistant のみ）。"
-        ),
-        "import_bad_content": "{index} 番目のメッセージに読める本文がありません。",
-        "import_bad_image": "{index} 番目のメッセージの画像を読み込めません。",
-        "import_bad_mode": "モード '{mode}' は chat でも qa でもありません。",
-        "import_bad_parameters": "パラメーターが正しくありません: {detail}",
-        "md_title": "llmchat の会話",
-        "md_image": "🖼️（画像）",
-    },
-}
 
 _RETRY_JA = "再試行してください"
 _SERVER_HINT_CMD = (
