@@ -132,6 +132,26 @@ def test_clear_chat_starts_a_conversation_without_history(
     ]
 
 
+def test_editing_a_message_asks_again_without_the_turns_after_it(
+    open_page: Callable[..., Page], app_url: str, server: OpenAITestServer
+) -> None:
+    page = open_page(app_url)
+    send(page, "first question")
+    expect_bot(page, "Echo: first question")
+    send(page, "second question")
+    expect_bot(page, "Echo: second question")
+    page.locator(USER).first.hover()
+    page.locator("#llmchat-chat").get_by_role("button", name="Edit").first.click()
+    page.locator("#llmchat-chat textarea").fill("first question, edited")
+    page.locator("#llmchat-chat").get_by_role("button", name="Submit").click()
+    expect_bot(page, "Echo: first question, edited")
+    assert page.locator(BOT).count() == 1
+    assert texts(wait_for_bodies(server, 3, page)[2]) == [
+        ("system", "You are the test assistant."),
+        ("user", "first question, edited"),
+    ]
+
+
 def test_two_browsers_at_once_keep_their_own_conversations(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer
 ) -> None:
