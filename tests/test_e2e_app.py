@@ -136,13 +136,26 @@ def test_the_turn_after_a_cut_finds_its_prompt_already_evaluated(
     warm_ups: list[dict] = []
     for turn in range(30):
         topic = topics[turn % len(topics)]
-        client.predict(
-            f"Turn {turn}. Tell me one short fact about {topic}, please, in a single sentence.",
-            preset="real-window",
-            max_tokens=24,
-            api_name="/chat",
+        answer = text_of(
+            client.predict(
+                f"Turn {turn}. Tell me one short fact about {topic}, please, in a single sentence.",
+                preset="real-window",
+                max_tokens=24,
+                api_name="/chat",
+            )
         )
-        warm_ups = [b for b in recorder.chat_bodies if not b.get("stream")]
+        # After each answer llmchat plans the next turn in the background (it counts the answer's
+        # tokens), then sends a warm-up if that turn will cut: wait for that decision.
+        deadline, counted_at = time.monotonic() + 10, None
+        while time.monotonic() < deadline:
+            warm_ups = [b for b in recorder.chat_bodies if not b.get("stream")]
+            if warm_ups:
+                break
+            if counted_at is None and any((r.body or {}).get("input") == answer for r in recorder.requests):
+                counted_at = time.monotonic()
+            if counted_at is not None and time.monotonic() - counted_at > 1.0:
+                break
+            time.sleep(0.05)
         if warm_ups:
             break
     assert warm_ups, "no warm-up in 30 turns with a 512-token window"
