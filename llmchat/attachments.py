@@ -12,6 +12,7 @@ could otherwise name any file on the machine, such as a preset holding an API ke
 from __future__ import annotations
 
 import base64
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -21,10 +22,11 @@ from gradio.utils import get_upload_folder
 
 from llmchat.errors import Notice
 from llmchat.i18n import english_notice
+from llmchat.limits import DEFAULT_LIMITS, MB, VisitorLimits
 
 MAX_TEXT_BYTES = 200_000  # per text file: about 50,000 tokens, more than most context windows
 MAX_IMAGE_BYTES = 10_000_000  # per image (OpenAI accepts up to 20 MB; data URLs grow by a third)
-MAX_FILES = 10  # per message
+MAX_FILES = DEFAULT_LIMITS.max_files  # per message
 
 Part = dict[str, Any]
 
@@ -116,25 +118,30 @@ def _size_error(name: str, size: int, kind: str, limit: int) -> AttachmentError:
     )
 
 
-def read_part(path: str, name: str | None = None) -> Part:
-    """One attachment as an OpenAI content part; raises :class:`AttachmentError` with the reason."""
-    shown = display_name(path, name)
+def _read(path: str, shown: str) -> tuple[bytes, int]:
+    """The bytes of an uploaded file (at most one byte over the image limit) and its size."""
     if not is_uploaded(path):
         raise AttachmentError("file_unreadable", name=shown)
-    file = Path(path)
     try:
-        size = file.stat().st_size
-        with file.open("rb") as handle:
+        size = Path(path).stat().st_size
+        with Path(path).open("rb") as handle:
             data = handle.read(MAX_IMAGE_BYTES + 1)
     except OSError:
         raise AttachmentError("file_unreadable", name=shown) from None
+    # Deleting unused uploads goes by modification time (llmchat.cache_sweep): a file in use stays.
+    with contextlib.suppress(OSError):
+        os.utime(path)
+    return data, size
+
+
+def _to_part(path: str, shown: str, data: bytes, size: int) -> Part:
     mime = image_type(data[:16])
     if mime is not None:
         if size > MAX_IMAGE_BYTES:
             raise _size_error(shown, size, "images", MAX_IMAGE_BYTES)
         url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
         return {"type": "image_url", "image_url": {"url": url}}
-    if file.suffix.lower() in IMAGE_SUFFIXES:
+    if Path(path).suffix.lower() in IMAGE_SUFFIXES:
         raise AttachmentError("not_image", name=shown)
     if size > MAX_TEXT_BYTES:
         raise _size_error(shown, size, "text files", MAX_TEXT_BYTES)
@@ -147,20 +154,95 @@ def read_part(path: str, name: str | None = None) -> Part:
     return {"type": "text", "text": text_block(shown, text)}
 
 
-def read_parts(files: list[str]) -> list[Part]:
-    """The current message's attachments, in order; the first problem stops the message."""
-    if len(files) > MAX_FILES:
-        raise AttachmentError("too_many_files", count=len(files), limit=MAX_FILES)
-    return [read_part(path) for path in files]
+def read_part(path: str, name: str | None = None) -> Part:
+    """One attachment as an OpenAI content part; raises :class:`AttachmentError` with the reason."""
+    shown = display_name(path, name)
+    data, size = _read(path, shown)
+    return _to_part(path, shown, data, size)
 
 
-def history_part(path: str, name: str | None = None) -> Part:
-    """An attachment of an earlier turn. Never raises: a file that went away (Gradio's cache was
-    cleared, the app restarted elsewhere) becomes a short note instead of breaking the chat."""
-    try:
-        return read_part(path, name)
-    except AttachmentError:
-        return {"type": "text", "text": f"[{display_name(path, name)}: attachment no longer available]"}
+def _mb(size: int) -> str:
+    """``20 MB``, ``20.5 MB``: one decimal, none when it is zero."""
+    return f"{size / MB:,.1f}".removesuffix(".0")
+
+
+class LimitExceeded(AttachmentError):
+    """A request refers to more files or bytes than :class:`~llmchat.limits.VisitorLimits` allow.
+
+    Unlike a missing earlier attachment (which becomes a short note), this stops the request.
+    """
+
+
+class RequestFiles:
+    """The attachments of one request: each file read at most once, every reference counted.
+
+    A request may name files twice: in its message and in the history, which comes from the
+    visitor (browser storage, an import, or the API) and may name one upload any number of times.
+    Reading each file once bounds the app's reads; counting every reference against
+    ``max_attachment_bytes`` bounds what is built in memory and sent upstream.
+    """
+
+    def __init__(self, limits: VisitorLimits = DEFAULT_LIMITS, *, over_limit_note: bool = False) -> None:
+        self.limits = limits
+        self.over_limit_note = over_limit_note  # exports name what does not fit instead of failing
+        self.total_bytes = 0
+        self._read: dict[str, tuple[Part | None, int, AttachmentError | None]] = {}
+
+    def _count(self, files: list[tuple[str, str | None]]) -> None:
+        if len(files) > self.limits.max_files:
+            raise LimitExceeded("too_many_files", count=len(files), limit=self.limits.max_files)
+
+    def _part(self, path: str, name: str | None) -> Part:
+        shown = display_name(path, name)
+        key = str(path)
+        if key not in self._read:
+            try:
+                data, size = _read(path, shown)
+                if self.total_bytes + size > self.limits.max_attachment_bytes:
+                    raise self._over(size)
+                self._read[key] = (_to_part(path, shown, data, size), size, None)
+            except LimitExceeded:
+                raise
+            except AttachmentError as exc:
+                self._read[key] = (None, 0, exc)
+        part, size, error = self._read[key]
+        if error is not None:
+            raise error
+        if self.total_bytes + size > self.limits.max_attachment_bytes:
+            raise self._over(size)
+        self.total_bytes += size
+        assert part is not None
+        return part
+
+    def _over(self, size: int) -> LimitExceeded:
+        total = self.total_bytes + size
+        return LimitExceeded(
+            "attachments_too_large", total=_mb(total), limit=_mb(self.limits.max_attachment_bytes)
+        )
+
+    def message(self, files: list[str]) -> list[Part]:
+        """The current message's attachments, in order; the first problem stops the message."""
+        pairs = [(path, None) for path in files]
+        self._count(pairs)
+        return [self._part(path, name) for path, name in pairs]
+
+    def history(self, files: list[tuple[str, str | None]]) -> list[Part]:
+        """An earlier message's attachments. A file that went away (Gradio's cache was cleared,
+        the app restarted elsewhere) becomes a short note; a limit stops the request."""
+        self._count(files)
+        parts = []
+        for path, name in files:
+            try:
+                parts.append(self._part(path, name))
+            except LimitExceeded:
+                if not self.over_limit_note:
+                    raise
+                parts.append({"type": "text", "text": f"[{display_name(path, name)}: left out, too large]"})
+            except AttachmentError:
+                parts.append(
+                    {"type": "text", "text": f"[{display_name(path, name)}: attachment no longer available]"}
+                )
+        return parts
 
 
 def has_images(messages: list[dict[str, Any]]) -> bool:

@@ -11,7 +11,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -22,11 +21,20 @@ from llmchat import attachments, errors
 from llmchat.budget import ContextBudget, ContextOverflow, Plan
 from llmchat.client import ClientPool, StreamOutcome, stream_deltas
 from llmchat.i18n import english_notice
+from llmchat.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.models import ModelDirectory, ModelNotOffered
 from llmchat.presets import LoadedPreset, Preset, PresetCatalog, PresetError, format_validation_error
 from llmchat.reasoning import ThinkSplitter
 from llmchat.reply import ReplyView, format_stats
-from llmchat.request import Mode, SamplingParams, build_messages, build_request, compose_content
+from llmchat.request import (
+    Mode,
+    SamplingParams,
+    build_messages,
+    build_request,
+    clean_text,
+    compose_content,
+    content_text,
+)
 from llmchat.servers import LocalModelError, ServerResolver
 from llmchat.streaming import coalesce
 from llmchat.warmup import CacheWarmer, FinishedTurn
@@ -34,14 +42,8 @@ from llmchat.warmup import CacheWarmer, FinishedTurn
 log = logging.getLogger(__name__)
 
 Reply = str | list[dict[str, Any]]
-MAX_MESSAGE_CHARS = 100_000  # default of --max-message-chars
-MAX_HISTORY_MESSAGES = 2_000  # a session's conversation is kept in server memory: bound it
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(text: str) -> str:
-    """Drop control characters (NUL, escape sequences...) that no model needs and some servers reject."""
-    return _CONTROL_CHARS.sub("", text)
+MAX_MESSAGE_CHARS = DEFAULT_LIMITS.max_message_chars  # default of --max-message-chars
+MAX_HISTORY_MESSAGES = DEFAULT_LIMITS.max_history_messages  # a conversation is kept in server memory
 
 
 def _whole(value: Any) -> Any:
@@ -63,6 +65,7 @@ def _seed(value: Any) -> Any:
 
 
 def validate_params(
+    preset: LoadedPreset,
     system_prompt: Any,
     temperature: Any,
     top_p: Any,
@@ -71,9 +74,12 @@ def validate_params(
     presence_penalty: Any,
     seed: Any,
 ) -> SamplingParams:
-    """Check the controls' values with the preset schema's own bounds (the API can send anything)."""
+    """Check the controls' values against the preset schema's bounds and this preset's own limits.
+
+    The API (and a hand-made import) can send anything: nothing out of range reaches the server.
+    """
     values = {
-        "system_prompt": system_prompt if system_prompt is not None else "",
+        "system_prompt": clean_text(system_prompt) if isinstance(system_prompt, str) else system_prompt,
         "temperature": temperature,
         "top_p": top_p,
         "max_tokens": _whole(max_tokens),
@@ -85,6 +91,12 @@ def validate_params(
         checked = Preset.model_validate(values)
     except ValidationError as exc:
         raise PresetError(format_validation_error("Parameters", exc, values)) from None
+    limit = preset.slider_max_tokens
+    if checked.max_tokens > limit:
+        raise PresetError(
+            f"Parameters: key 'max_tokens' has value {checked.max_tokens}: above the limit of preset "
+            f"'{preset.id}'; expected a whole number from 1 to {limit}"
+        )
     return SamplingParams(
         system_prompt=checked.system_prompt,
         temperature=float(checked.temperature),
@@ -118,7 +130,7 @@ def make_chat_fn(
     catalog: PresetCatalog,
     pool: ClientPool | None = None,
     resolver: ServerResolver | None = None,
-    max_message_chars: int = MAX_MESSAGE_CHARS,
+    limits: VisitorLimits = DEFAULT_LIMITS,
     models: ModelDirectory | None = None,
 ) -> Callable[..., AsyncIterator[Reply]]:
     """Build the ChatInterface function; its parameter names are the API's parameter names."""
@@ -127,7 +139,7 @@ def make_chat_fn(
     models = models or ModelDirectory(pool, resolver)
     budget = ContextBudget()
     warmer = CacheWarmer(budget)
-    limits = ServerLimits()
+    server_limits = ServerLimits()
 
     async def chat(
         message: str | dict[str, Any],
@@ -152,7 +164,14 @@ def make_chat_fn(
             if mode not in ("chat", "qa"):
                 raise PresetError(f"Parameters: mode '{mode}' is invalid; expected 'chat' or 'qa'")
             params = validate_params(
-                system_prompt, temperature, top_p, max_tokens, frequency_penalty, presence_penalty, seed
+                chosen,
+                system_prompt,
+                temperature,
+                top_p,
+                max_tokens,
+                frequency_penalty,
+                presence_penalty,
+                seed,
             )
         except PresetError as exc:
             yield [errors.Notice("⚠️ Invalid settings", str(exc)).as_message()]
@@ -160,25 +179,39 @@ def make_chat_fn(
         if not text.strip() and not files:
             yield [errors.Notice("⚠️ Empty message", "Type a question first.").as_message()]
             return
-        if len(text) > max_message_chars:
+        if len(text) > limits.max_message_chars:
             notice = errors.Notice(
                 "⚠️ Message too long",
                 f"Your message has {len(text):,} characters; this app accepts at most "
-                f"{max_message_chars:,} (its --max-message-chars).",
+                f"{limits.max_message_chars:,} (its --max-message-chars).",
             )
             yield [notice.as_message()]
             return
-        if len(history) > MAX_HISTORY_MESSAGES:
+        if len(history) > limits.max_history_messages:
             notice = errors.Notice(
                 "⚠️ Conversation too long",
                 f"This conversation has {len(history):,} messages; the limit is "
-                f"{MAX_HISTORY_MESSAGES:,}. Press Clear chat to start a new one.",
+                f"{limits.max_history_messages:,}. Press Clear chat to start a new one.",
+            )
+            yield [notice.as_message()]
+            return
+        history_chars = sum(len(content_text(m.get("content"))) for m in history if isinstance(m, dict))
+        if history_chars > limits.max_history_chars:
+            notice = errors.Notice(
+                "⚠️ Conversation too long",
+                f"This conversation has {history_chars:,} characters; the limit is "
+                f"{limits.max_history_chars:,}. Press Clear chat to start a new one.",
             )
             yield [notice.as_message()]
             return
 
+        # Every file this request refers to, in the message or the history, is read once and
+        # counted: over a limit, nothing is sent.
+        files_of_request = attachments.RequestFiles(limits)
         try:
-            content = compose_content(text, attachments.read_parts(files))
+            content = compose_content(text, files_of_request.message(files))
+            history_files = files_of_request.history
+            full_messages = build_messages(mode, params.system_prompt, history, content, history_files)
         except attachments.AttachmentError as exc:
             yield [exc.notice.as_message()]
             return
@@ -199,7 +232,6 @@ def make_chat_fn(
             return
 
         view = ReplyView()
-        full_messages = build_messages(mode, params.system_prompt, history, content, attachments.history_part)
         try:
             messages, plan, window = await _fit_context(budget, chosen, full_messages, params, view)
         except ContextOverflow as exc:
@@ -212,7 +244,7 @@ def make_chat_fn(
             chosen.id, mode, chosen.model, len(messages), params.temperature, params.top_p,
             params.max_tokens, params.seed,
         )  # fmt: skip
-        semaphore = limits.get(chosen)
+        semaphore = server_limits.get(chosen)
         if semaphore is not None and semaphore.locked():
             waiting = errors.Notice(
                 "⏳ Waiting for the server", "Another answer is being generated; yours is next."

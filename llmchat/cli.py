@@ -13,8 +13,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from llmchat.chat import MAX_MESSAGE_CHARS
 from llmchat.embedded import install_signal_handlers, stop_all
+from llmchat.limits import DEFAULT_LIMITS, MB, VisitorLimits
 from llmchat.presets import ENV_BASE_URL, PresetCatalog, load_catalog
 from llmchat.servers import ServerResolver
 from llmchat.ui import build_demo
@@ -45,7 +45,7 @@ class AppConfig:
     share: bool
     auth: list[tuple[str, str]] | None
     concurrency: int
-    max_message_chars: int = MAX_MESSAGE_CHARS
+    limits: VisitorLimits = DEFAULT_LIMITS
     lang: str | None = None
 
 
@@ -63,6 +63,16 @@ def _parse_auth(value: str | None) -> list[tuple[str, str]] | None:
             raise UsageError("--auth / LLMCHAT_AUTH: expected USER:PASS (several separated by commas)")
         pairs.append((user, password))
     return pairs
+
+
+def _number(env: Mapping[str, str], variable: str, default: float, flag: str) -> float:
+    value = env.get(variable)
+    if not value:
+        return default
+    try:
+        return float(value)
+    except ValueError:
+        raise UsageError(f"{flag} / {variable}: '{value}' is not a number") from None
 
 
 def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppConfig:
@@ -109,13 +119,48 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         metavar="N",
         help=f"answers streamed at once (default {DEFAULT_CONCURRENCY})",
     )
-    parser.add_argument(
-        "--max-message-chars",
-        type=int,
-        default=int(env.get("LLMCHAT_MAX_MESSAGE_CHARS") or MAX_MESSAGE_CHARS),
-        metavar="N",
-        help=f"longest message a visitor may send (default {MAX_MESSAGE_CHARS:,})",
+    limit_flags = (
+        # flag, environment variable, VisitorLimits field, unit, help
+        (
+            "--max-message-chars",
+            "LLMCHAT_MAX_MESSAGE_CHARS",
+            "max_message_chars",
+            1,
+            "longest message, characters",
+        ),
+        ("--max-files", "LLMCHAT_MAX_FILES", "max_files", 1, "files per message"),
+        (
+            "--max-attachments-mb",
+            "LLMCHAT_MAX_ATTACHMENTS_MB",
+            "max_attachment_bytes",
+            MB,
+            "MB of attachments one request may send (each file counted every time it is sent)",
+        ),
+        (
+            "--max-upload-mb",
+            "LLMCHAT_MAX_UPLOAD_MB",
+            "max_upload_bytes",
+            MB,
+            "MB per uploaded or imported file",
+        ),
+        (
+            "--keep-uploads-hours",
+            "LLMCHAT_KEEP_UPLOADS_HOURS",
+            "keep_uploads_seconds",
+            3600,
+            "uploads unused this long are deleted",
+        ),
     )
+    for flag, variable, field, unit, text in limit_flags:
+        default = getattr(DEFAULT_LIMITS, field) / unit
+        default = int(default) if float(default).is_integer() else default
+        parser.add_argument(
+            flag,
+            type=float if unit > 1 else int,
+            default=_number(env, variable, default, flag),
+            metavar="N",
+            help=f"{text} (default {default:,}; env {variable})",
+        )
     parser.add_argument(
         "--lang",
         default=env.get("LLMCHAT_LANG") or None,
@@ -125,8 +170,16 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
     args = parser.parse_args(argv)
     if args.lang is not None and args.lang not in ("en", "ja"):
         raise UsageError(f"--lang / LLMCHAT_LANG: '{args.lang}' is invalid; expected en or ja")
-    if args.max_message_chars < 1:
-        raise UsageError(f"--max-message-chars: {args.max_message_chars} is invalid; expected at least 1")
+    values: dict[str, float] = {}
+    for flag, variable, field, unit, _ in limit_flags:
+        value = getattr(args, flag[2:].replace("-", "_"))
+        if value <= 0:
+            raise UsageError(f"{flag} / {variable}: {value} is invalid; expected a number above 0")
+        values[field] = value * unit if field == "keep_uploads_seconds" else int(value * unit)
+    try:
+        limits = VisitorLimits(**values)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise UsageError(f"limits: {exc}") from None
     if args.concurrency < 1:
         raise UsageError(
             f"--concurrency: {args.concurrency} is invalid; expected a whole number of at least 1"
@@ -139,7 +192,7 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         share=args.share,
         auth=_parse_auth(args.auth),
         concurrency=args.concurrency,
-        max_message_chars=args.max_message_chars,
+        limits=limits,
         lang=args.lang,
     )
 
@@ -177,7 +230,7 @@ def build_from_config(config: AppConfig) -> gr.Blocks:
         preset,
         concurrency=config.concurrency,
         resolver=resolver,
-        max_message_chars=config.max_message_chars,
+        limits=config.limits,
         lang=config.lang or catalog.presets[preset].settings.lang,
     )
 

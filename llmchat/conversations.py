@@ -19,21 +19,24 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
+import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from llmchat.attachments import history_part, image_type, is_uploaded, upload_root
+from llmchat.attachments import RequestFiles, image_type, is_uploaded, upload_root
 from llmchat.chat import MAX_HISTORY_MESSAGES, validate_params
 from llmchat.i18n import Lang, text
+from llmchat.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.presets import PresetCatalog, PresetError
-from llmchat.request import content_files, content_text, history_to_messages
+from llmchat.request import Message, content_files, content_text, history_to_messages
 
 FORMAT = "llmchat-conversation"
 VERSION = 1
-MAX_IMPORT_BYTES = 30_000_000
+MAX_IMPORT_BYTES = DEFAULT_LIMITS.max_upload_bytes  # an Import is an upload
 MAX_TEXT_CHARS = 1_000_000  # per message
 PARAMETER_KEYS = ("temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed")
 _IMAGE_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
@@ -70,6 +73,7 @@ class Snapshot:
     history: list[dict[str, Any]]
     settings: Settings | None
     missing_preset: str | None = None  # the file named a preset this app does not have
+    clamped: dict[str, tuple[Any, Any]] = field(default_factory=dict)  # key -> (given, used instead)
 
 
 class ImportProblem(Exception):
@@ -95,18 +99,29 @@ def _clean_block(block: Any) -> Any:
     files = content_files(block)
     if files and is_uploaded(files[0][0]):
         path, name = files[0]
+        # A kept conversation uses this upload: unused uploads are deleted by age (cache_sweep).
+        with contextlib.suppress(OSError):
+            os.utime(path)
         return {"type": "file", "file": {"path": path, "orig_name": name}}
     return None
 
 
-def clean_history(value: Any) -> list[dict[str, Any]]:
-    """A history from the browser, reduced to what llmchat itself puts there; junk is dropped."""
+def clean_history(value: Any, limits: VisitorLimits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
+    """A history from the browser, reduced to what llmchat itself puts there; junk is dropped.
+
+    At most ``limits.max_history_messages`` messages and ``max_history_chars`` of text are kept,
+    the newest ones.
+    """
     if not isinstance(value, list):
         return []
     history: list[dict[str, Any]] = []
-    for message in value[-MAX_HISTORY_MESSAGES:]:
+    chars = 0
+    for message in reversed(value[-limits.max_history_messages :]):
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
             continue
+        chars += len(content_text(message.get("content")))
+        if chars > limits.max_history_chars:
+            break
         content = message.get("content")
         blocks = content if isinstance(content, list) else [content]
         kept = [b for b in (_clean_block(block) for block in blocks) if b is not None]
@@ -122,6 +137,7 @@ def clean_history(value: Any) -> list[dict[str, Any]]:
                 meta["duration"] = float(metadata["duration"])
             clean["metadata"] = meta
         history.append(clean)
+    history.reverse()
     return history
 
 
@@ -130,11 +146,11 @@ def stored(history: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
     return {"format": FORMAT, "version": VERSION, "history": history, **settings.as_dict()}
 
 
-def restore(value: Any, catalog: PresetCatalog) -> Snapshot | None:
+def restore(value: Any, catalog: PresetCatalog, limits: VisitorLimits = DEFAULT_LIMITS) -> Snapshot | None:
     """The conversation the browser kept, checked; None when there is nothing usable."""
     if not isinstance(value, dict) or value.get("format") != FORMAT:
         return None
-    history = clean_history(value.get("history"))
+    history = clean_history(value.get("history"), limits)
     try:
         settings = _settings(value, catalog)
     except ImportProblem:
@@ -145,10 +161,22 @@ def restore(value: Any, catalog: PresetCatalog) -> Snapshot | None:
 # --- export --------------------------------------------------------------------------------------
 
 
-def openai_messages(history: list[dict[str, Any]], system_prompt: str) -> list[dict[str, Any]]:
+def export_files(limits: VisitorLimits = DEFAULT_LIMITS) -> RequestFiles:
+    """Attachments for an export: each file read once, and no more bytes than an Import takes,
+    so every export can be imported again; what does not fit is named instead of embedded."""
+    return RequestFiles(
+        VisitorLimits(max_files=1_000, max_attachment_bytes=limits.max_upload_bytes // 2),
+        over_limit_note=True,
+    )
+
+
+def openai_messages(
+    history: list[dict[str, Any]], system_prompt: str, files: RequestFiles | None = None
+) -> list[Message]:
     """The conversation as the model would receive it in chat mode (notes left out)."""
     messages = [{"role": "system", "content": system_prompt}] if system_prompt.strip() else []
-    return messages + history_to_messages(_closed(history), history_part)
+    attach = (files or export_files()).history
+    return messages + [m for m in history_to_messages(_closed(history), attach) if m.get("content") != ""]
 
 
 def _closed(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -158,29 +186,31 @@ def _closed(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return history
 
 
-def export_json(history: list[dict[str, Any]], settings: Settings, model_name: str) -> str:
+def export_json(messages: list[Message], settings: Settings, model_name: str) -> str:
+    """``messages`` from :func:`openai_messages`."""
     document = {
         "format": FORMAT,
         "version": VERSION,
         "exported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         **settings.as_dict(),
         "model": model_name,
-        "messages": [m for m in openai_messages(history, settings.system_prompt) if m.get("content") != ""],
+        "messages": messages,
     }
     return json.dumps(document, ensure_ascii=False, indent=2)
 
 
 def export_markdown(
-    history: list[dict[str, Any]], settings: Settings, preset_label: str, model_name: str, lang: Lang
+    messages: list[Message], settings: Settings, preset_label: str, model_name: str, lang: Lang
 ) -> str:
+    """``messages`` from :func:`openai_messages` (the system prompt is taken from ``settings``)."""
     lines = [f"# {text('md_title', lang)}", ""]
     lines.append(text("md_settings", lang, preset=preset_label, model=model_name, mode=settings.mode))
     values = " · ".join(f"{key} {value}" for key, value in settings.parameters.items() if value is not None)
     lines += ["", values, ""]
     if settings.system_prompt.strip():
         lines += [f"**{text('md_system', lang)}:** {settings.system_prompt}", ""]
-    for message in history_to_messages(_closed(history), history_part):
-        if message["content"] == "":
+    for message in messages:
+        if message["role"] == "system":
             continue
         who = text("md_user" if message["role"] == "user" else "md_assistant", lang)
         icon = "🧑" if message["role"] == "user" else "🤖"
@@ -196,8 +226,14 @@ def export_markdown(
 # --- import --------------------------------------------------------------------------------------
 
 
-def _settings(document: dict[str, Any], catalog: PresetCatalog) -> Settings | None:
-    """The settings of an exported or stored conversation, checked like the chat checks them."""
+def _settings(
+    document: dict[str, Any], catalog: PresetCatalog, clamped: dict[str, tuple[Any, Any]] | None = None
+) -> Settings | None:
+    """The settings of an exported or stored conversation, checked like the chat checks them.
+
+    A Max tokens above the preset's own limit is lowered to the limit (and recorded in
+    ``clamped``): the file may come from another app or a hand, the server never gets more.
+    """
     preset_id = document.get("preset")
     if not isinstance(preset_id, str) or preset_id not in catalog.presets:
         return None
@@ -217,8 +253,14 @@ def _settings(document: dict[str, Any], catalog: PresetCatalog) -> Settings | No
         "presence_penalty": given.get("presence_penalty", s.presence_penalty),
         "seed": given.get("seed", s.seed),
     }
+    given_max = values["max_tokens"]
+    limit = preset.slider_max_tokens
+    if isinstance(given_max, int | float) and not isinstance(given_max, bool) and given_max > limit:
+        values["max_tokens"] = limit
+        if clamped is not None:
+            clamped["max_tokens"] = (given_max, limit)
     try:
-        checked = validate_params(**values)
+        checked = validate_params(preset, **values)
     except PresetError as exc:
         raise ImportProblem("import_bad_parameters", detail=str(exc)) from None
     model = document.get("model")
@@ -279,10 +321,10 @@ def _content(message: dict[str, Any], index: int, folder: str) -> Any:
     return blocks
 
 
-def parse_import(data: bytes, catalog: PresetCatalog) -> Snapshot:
+def parse_import(data: bytes, catalog: PresetCatalog, max_bytes: int = MAX_IMPORT_BYTES) -> Snapshot:
     """An exported conversation (or a bare list of OpenAI messages), checked completely."""
-    if len(data) > MAX_IMPORT_BYTES:
-        raise ImportProblem("import_too_large", limit=MAX_IMPORT_BYTES // 1_000_000)
+    if len(data) > max_bytes:
+        raise ImportProblem("import_too_large", limit=f"{max_bytes / 1_000_000:g}")
     try:
         document = json.loads(data.decode("utf-8-sig"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
@@ -310,4 +352,6 @@ def parse_import(data: bytes, catalog: PresetCatalog) -> Snapshot:
         document = {**document, "parameters": {**(parameters or {}), "system_prompt": system_prompt}}
     preset = document.get("preset")
     missing = preset if isinstance(preset, str) and preset not in catalog.presets else None
-    return Snapshot(history, _settings(document, catalog), missing_preset=missing and missing[:80])
+    clamped: dict[str, tuple[Any, Any]] = {}
+    settings = _settings(document, catalog, clamped)
+    return Snapshot(history, settings, missing_preset=missing and missing[:80], clamped=clamped)

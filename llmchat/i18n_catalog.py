@@ -210,6 +210,12 @@ NOTICES: tuple[NoticeTemplate, ...] = (
                 "この会話には {count} 件のメッセージがあり、上限は "
                 "{limit} 件です。「会話をクリア」で新しい会話を始めてください。",
             ),
+            Template(
+                "This conversation has {count} characters; the limit "
+                "is {limit}. Press Clear chat to start a new one.",
+                "この会話は {count} 文字あり、上限は "
+                "{limit} 文字です。「会話をクリア」で新しい会話を始めてください。",
+            ),
         ),
     ),
     NoticeTemplate(
@@ -340,6 +346,20 @@ NOTICES: tuple[NoticeTemplate, ...] = (
             Template(
                 "You attached {count} files; one message can carry at most {limit}.",
                 "{count} 個のファイルが添付されています。1 つのメッセージで送れるのは {limit} 個までです。",
+            ),
+        ),
+    ),
+    NoticeTemplate(
+        "attachments_too_large",
+        Template("⚠️ Too many attachments in one request", "⚠️ 1 回のリクエストの添付ファイルが多すぎます"),
+        (
+            Template(
+                "This message and the earlier messages sent with it refer to more than {limit} MB of "
+                "files (at least {total} MB; a file counts each time it is sent). Send fewer files, "
+                "or start a new conversation.",
+                "このメッセージと一緒に送るこれまでのメッセージの添付ファイルが {limit} MB を超えています"
+                "（{total} MB 以上。同じファイルも送るたびに数えます）。ファイルを減らすか、"
+                "新しい会話を始めてください。",
             ),
         ),
     ),

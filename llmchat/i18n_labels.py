@@ -47,6 +47,7 @@ LABELS: dict[str, dict[str, str]] = {
         "md_settings": "Preset **{preset}** · model `{model}` · mode {mode}",
         "import_not_json": "it is not a UTF-8 JSON file ({detail}).",
         "import_too_large": "it is larger than {limit} MB.",
+        "import_clamped": "{name} {given} is above this preset's limit; {used} is used instead.",
         "import_not_conversation": (
             'it holds no conversation (expected a "messages" list, as Export JSON writes).'
         ),
@@ -99,6 +100,7 @@ LABELS: dict[str, dict[str, str]] = {
         "md_settings": "プリセット **{preset}** · モデル `{model}` · モード {mode}",
         "import_not_json": "UTF-8 の JSON ファイルではありません（{detail}）。",
         "import_too_large": "{limit} MB を超えています。",
+        "import_clamped": "{name} の {given} はこのプリセットの上限を超えるため、{used} にしました。",
         "import_not_conversation": (
             '会話が入っていません（「JSON で保存」が書き出す "messages" の一覧が必要です）。'
         ),

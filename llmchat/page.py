@@ -12,6 +12,7 @@ import atexit
 import hashlib
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +21,13 @@ import gradio as gr
 from llmchat import conversations, i18n
 from llmchat.conversations import ImportProblem, Settings, Snapshot
 from llmchat.i18n import Lang, label, request_lang
+from llmchat.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.models import ModelDirectory, choices
 from llmchat.presets import LoadedPreset, PresetCatalog
 
 # Outputs that show a conversation: chatbot, its state and value, preset, 9 controls, info, model.
 SHOWN = 15
+EXPORT_TTL = 600.0  # seconds an export file is kept for its download button
 
 
 def describe_preset(preset: LoadedPreset) -> str:
@@ -66,13 +69,13 @@ def preset_values(preset: LoadedPreset) -> list[Any]:
 def settings_values(preset: LoadedPreset, settings: Settings) -> list[Any]:
     """Like :func:`preset_values`, for settings restored from the browser or a file."""
     p = settings.parameters
-    max_tokens = int(p["max_tokens"])
+    max_tokens = int(p["max_tokens"])  # within the preset's limit: conversations._settings saw to it
     return [
         settings.mode,
         settings.system_prompt,
         p["temperature"],
         p["top_p"],
-        gr.update(value=max_tokens, maximum=max(preset.slider_max_tokens, max_tokens)),
+        gr.update(value=max_tokens, maximum=preset.slider_max_tokens),
         p["frequency_penalty"],
         p["presence_penalty"],
         seed_text(p["seed"]),
@@ -84,12 +87,30 @@ def settings_values(preset: LoadedPreset, settings: Settings) -> list[Any]:
 class Page:
     """The page's event handlers; one instance per app, shared by every visitor."""
 
-    def __init__(self, catalog: PresetCatalog, models: ModelDirectory, forced: Lang | None) -> None:
+    def __init__(
+        self,
+        catalog: PresetCatalog,
+        models: ModelDirectory,
+        forced: Lang | None,
+        limits: VisitorLimits = DEFAULT_LIMITS,
+    ) -> None:
         self.catalog = catalog
         self.models = models
         self.forced = forced
+        self.limits = limits
         self.exports = Path(tempfile.mkdtemp(prefix="llmchat-exports-"))
         atexit.register(shutil.rmtree, self.exports, ignore_errors=True)
+
+    def _sweep_exports(self) -> None:
+        """Remove the export files of visitors who have not changed their conversation for a while
+        (their download buttons were refreshed since, or the tab is gone)."""
+        cutoff = time.time() - EXPORT_TTL
+        for folder in self.exports.iterdir():
+            try:
+                if folder.stat().st_mtime < cutoff:
+                    shutil.rmtree(folder, ignore_errors=True)
+            except OSError:
+                continue
 
     def lang(self, request: gr.Request | None) -> Lang:
         return request_lang(request, self.forced)
@@ -174,9 +195,12 @@ class Page:
             preset_id, mode, system_prompt, temperature, top_p, max_tokens,
             frequency_penalty, presence_penalty, seed, show_stats, model,
         )  # fmt: skip
-        history = history or []
+        # The page sends the conversation it shows; like any visitor input it is checked and
+        # bounded (attachments only from the upload folder, text and size limits).
+        history = conversations.clean_history(history or [], self.limits)
         # ChatInterface blanks the placeholder while it answers and never puts it back.
         placeholder = gr.update(placeholder=str(label("placeholder")))
+        self._sweep_exports()
         if not history:
             empty = gr.DownloadButton(value=None, interactive=False)
             return [conversations.stored([], settings), empty, empty, placeholder]
@@ -184,11 +208,14 @@ class Page:
         model_name = settings.model or (preset.model if preset else "")
         folder = self.exports / hashlib.sha256(str(request.session_hash).encode()).hexdigest()[:24]
         folder.mkdir(exist_ok=True)
+        folder.touch()  # its age says when this visitor last changed the conversation
+        files = conversations.export_files(self.limits)
+        messages = conversations.openai_messages(history, settings.system_prompt, files)
         as_json = folder / "llmchat-conversation.json"
-        as_json.write_text(conversations.export_json(history, settings, model_name), encoding="utf-8")
+        as_json.write_text(conversations.export_json(messages, settings, model_name), encoding="utf-8")
         as_md = folder / "llmchat-conversation.md"
         label_ = preset.label if preset else preset_id
-        markdown = conversations.export_markdown(history, settings, label_, model_name, self.lang(request))
+        markdown = conversations.export_markdown(messages, settings, label_, model_name, self.lang(request))
         as_md.write_text(markdown, encoding="utf-8")
         return [
             conversations.stored(history, settings),
@@ -208,7 +235,7 @@ class Page:
 
     def restore(self, value: Any) -> list[Any]:
         """On page load: the conversation this browser kept, if any."""
-        snapshot = conversations.restore(value, self.catalog)
+        snapshot = conversations.restore(value, self.catalog, self.limits)
         if snapshot is None:
             return [gr.skip()] * SHOWN
         return self._apply(snapshot)
@@ -219,9 +246,12 @@ class Page:
         if not file:
             return [*[gr.skip()] * SHOWN, gr.skip()]
         name = Path(file).name.replace("`", "'")[:120]
+        limit = self.limits.max_upload_bytes
         try:
+            if Path(file).stat().st_size > limit:  # checked before reading it into memory
+                raise ImportProblem("import_too_large", limit=f"{limit / 1_000_000:g}")
             data = Path(file).read_bytes()
-            snapshot = conversations.parse_import(data, self.catalog)
+            snapshot = conversations.parse_import(data, self.catalog, limit)
         except ImportProblem as exc:
             failed = i18n.text("import_failed", lang, name=name, reason=exc.message(lang))
             return [*[gr.skip()] * SHOWN, gr.update(value=failed, visible=True)]
@@ -232,4 +262,6 @@ class Page:
         message = i18n.text("imported", lang, count=len(snapshot.history), name=name)
         if snapshot.missing_preset:
             message += " " + i18n.text("import_preset_missing", lang, preset=snapshot.missing_preset)
+        for key, (given, used) in snapshot.clamped.items():
+            message += " " + i18n.text("import_clamped", lang, name=key, given=given, used=used)
         return [*self._apply(snapshot), gr.update(value=message, visible=True)]

@@ -6,6 +6,7 @@ server, and the app can log or show it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -16,9 +17,19 @@ Mode = Literal["chat", "qa"]
 Message = dict[str, Any]
 Part = dict[str, Any]  # an OpenAI content part: {"type": "text", ...} or {"type": "image_url", ...}
 Content = str | list[Part]
-# Turns an attachment of an earlier turn (path, name) into a content part. The caller supplies
-# it (llmchat.attachments.history_part) so that this module stays free of I/O.
-Attach = Callable[[str, str | None], Part]
+# Turns the attachments of an earlier turn, (path, name) pairs, into content parts. The caller
+# supplies it (llmchat.attachments.RequestFiles.history) so that this module stays free of I/O.
+Attach = Callable[[list[tuple[str, str | None]]], list[Part]]
+# Control characters no model needs (NUL, escape sequences...) that some servers reject, and lone
+# UTF-16 surrogates, which JSON can carry ("\ud800") but UTF-8 cannot encode: the request to the
+# server would fail to serialise.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(text: str) -> str:
+    """Text safe to send: control characters dropped, lone surrogates replaced by U+FFFD (�)."""
+    return _SURROGATES.sub("\ufffd", _CONTROL_CHARS.sub("", text))
 
 
 @dataclass(frozen=True)
@@ -66,8 +77,8 @@ def content_text(content: Any) -> str:
         if content.get("type") == "text":
             return str(content.get("text", ""))
         return ""
-    if isinstance(content, list):
-        return "".join(content_text(part) for part in content)
+    if isinstance(content, list):  # Gradio's blocks are flat: a nested list is not text
+        return "".join(content_text(part) for part in content if not isinstance(part, list))
     return ""  # a tuple is a file (Gradio's older form), a dict without "text" a file or component
 
 
@@ -124,14 +135,15 @@ def history_to_messages(history: list[Message], attach: Attach | None = None) ->
         if role not in ("user", "assistant") or is_note(message):
             continue
         content = message.get("content")
-        text = content_text(content)
+        text = clean_text(content_text(content))
         if role == "assistant":
             if turns and turns[-1]["role"] == "assistant":
                 turns[-1]["content"] += text
             elif turns:
                 turns.append({"role": "assistant", "content": text})
             continue
-        parts = [attach(path, name) for path, name in content_files(content)] if attach else []
+        files = content_files(content) if attach else []
+        parts = attach(files) if attach and files else []
         user = {"role": "user", "content": compose_content(text, parts)}
         if turns and turns[-1]["role"] == "user":
             turns[-1] = user  # the earlier one was never answered

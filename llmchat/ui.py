@@ -15,21 +15,27 @@ from __future__ import annotations
 import functools
 import hashlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
 from gradio.components.multimodal_textbox import MultimodalData
 from pydantic import model_validator
+from starlette.middleware import Middleware
 
 from llmchat import i18n
-from llmchat.chat import MAX_MESSAGE_CHARS, Reply, make_chat_fn
+from llmchat.attachments import upload_root
+from llmchat.cache_sweep import CacheSweeper
+from llmchat.chat import Reply, make_chat_fn
 from llmchat.client import ClientPool
 from llmchat.errors import Notice
 from llmchat.i18n import label
+from llmchat.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.models import ModelDirectory
 from llmchat.page import Page, describe_preset, preset_values, seed_text
 from llmchat.presets import PresetCatalog
 from llmchat.request import Mode
+from llmchat.route_guard import PrivateRouteGuard
 from llmchat.servers import ServerResolver
 
 STORAGE_KEY = "llmchat-conversation"
@@ -70,14 +76,35 @@ def message_box(**kwargs: Any) -> gr.MultimodalTextbox:
 
 
 class ChatApp(gr.Blocks):
-    """``gr.Blocks`` that passes its own translations to ``launch()``, whoever launches it
-    (the CLI, the tests, ``gradio gradio_app.py``, Spaces): ``launch`` is where Gradio takes them."""
+    """``gr.Blocks`` that brings its own launch settings, whoever launches it (the CLI, the
+    tests, ``gradio gradio_app.py``, Spaces): translations, the upload size limit, the guard of
+    the page's private handlers, and the sweep of unused uploads."""
 
     llmchat_i18n: gr.I18n | None = None
+    llmchat_limits: VisitorLimits = DEFAULT_LIMITS
+    llmchat_sweeper: CacheSweeper | None = None
+
+    def page_only_names(self) -> set[str]:
+        """API names of the handlers only the page itself calls: every one not in the API docs
+        (ours are private; ChatInterface's own are "undocumented")."""
+        return {str(fn.api_name) for fn in self.fns.values() if fn.api_visibility != "public"}
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("i18n", self.llmchat_i18n)
+        kwargs.setdefault("max_file_size", self.llmchat_limits.max_upload_bytes)
+        app_kwargs = dict(kwargs.get("app_kwargs") or {})
+        guard = Middleware(PrivateRouteGuard, private_names=self.page_only_names)
+        app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), guard]
+        kwargs["app_kwargs"] = app_kwargs
+        if self.llmchat_sweeper is None:
+            self.llmchat_sweeper = CacheSweeper(Path(upload_root()), self.llmchat_limits.keep_uploads_seconds)
+        self.llmchat_sweeper.start()
         return super().launch(*args, **kwargs)
+
+    def close(self, *args: Any, **kwargs: Any) -> Any:
+        if self.llmchat_sweeper is not None:
+            self.llmchat_sweeper.stop()
+        return super().close(*args, **kwargs)
 
 
 def problems_markdown(problems: list[str]) -> str:
@@ -118,7 +145,7 @@ def build_demo(
     concurrency: int = 64,
     pool: ClientPool | None = None,
     resolver: ServerResolver | None = None,
-    max_message_chars: int = MAX_MESSAGE_CHARS,
+    limits: VisitorLimits = DEFAULT_LIMITS,
     lang: str | None = None,
 ) -> gr.Blocks:
     """Build the whole app. ``default_preset`` must be a key of ``catalog.presets``.
@@ -132,8 +159,8 @@ def build_demo(
     pool = pool or ClientPool()
     resolver = resolver or ServerResolver()
     models = ModelDirectory(pool, resolver)
-    page = Page(catalog, models, forced)
-    inner = make_chat_fn(catalog, pool, resolver, max_message_chars, models)
+    page = Page(catalog, models, forced, limits)
+    inner = make_chat_fn(catalog, pool, resolver, limits, models)
 
     async def chat(
         message: str | dict[str, Any],
@@ -162,6 +189,7 @@ def build_demo(
 
     with ChatApp(title="llmchat", fill_height=True, analytics_enabled=False) as demo:
         demo.llmchat_i18n = i18n.make_i18n(forced)
+        demo.llmchat_limits = limits
         kept = gr.BrowserState(None, storage_key=STORAGE_KEY, secret=_browser_secret(catalog))
         with gr.Row(equal_height=False):
             preset = gr.Dropdown(

@@ -18,6 +18,7 @@ import pytest
 from llmchat import attachments
 from llmchat.attachments import AttachmentError, read_part, text_block
 from llmchat.client import ClientPool
+from llmchat.limits import VisitorLimits
 from llmchat.models import ModelDirectory, ModelNotOffered, choices
 from llmchat.presets import load_catalog, load_preset
 from llmchat.request import build_messages, compose_content, content_files, history_to_messages
@@ -86,16 +87,42 @@ def test_files_outside_the_upload_folder_are_never_read(tmp_path: Path) -> None:
     for path in (str(secret), "/etc/hostname", str(attachments.upload_root() / ".." / "etc")):
         with pytest.raises(AttachmentError, match="could not be read"):
             read_part(path)
-    assert attachments.history_part(str(secret)) == {
-        "type": "text",
-        "text": "[preset.yaml: attachment no longer available]",
-    }
+    assert attachments.RequestFiles().history([(str(secret), None)]) == [
+        {"type": "text", "text": "[preset.yaml: attachment no longer available]"}
+    ]
 
 
 def test_too_many_files_in_one_message(uploads: Path) -> None:
     paths = [write(uploads, f"f{i}.txt", "x") for i in range(attachments.MAX_FILES + 1)]
     with pytest.raises(AttachmentError, match="11 files"):
-        attachments.read_parts(paths)
+        attachments.RequestFiles().message(paths)
+    # An earlier message of the history is held to the same limit (the API can send any history).
+    with pytest.raises(attachments.LimitExceeded, match="11 files"):
+        attachments.RequestFiles().history([(path, None) for path in paths])
+
+
+def test_each_file_is_read_once_per_request_and_every_reference_counts(uploads: Path) -> None:
+    note = write(uploads, "note.txt", "first version")
+    files = attachments.RequestFiles(VisitorLimits(max_attachment_bytes=100))
+    [first] = files.history([(note, None)])
+    Path(note).write_text("changed on disk meanwhile", encoding="utf-8")
+    [again] = files.message([note])
+    assert again == first  # read once: the second reference reuses what was read
+    assert files.total_bytes == 2 * len("first version")
+    sent = 2
+    with pytest.raises(attachments.LimitExceeded) as caught:
+        for _ in range(10):
+            files.history([(note, None)])
+            sent += 1
+    assert sent * len("first version") <= 100 < (sent + 1) * len("first version")
+    assert caught.value.notice.title == "⚠️ Too many attachments in one request"
+
+
+def test_an_export_names_what_does_not_fit_instead_of_failing(uploads: Path) -> None:
+    big = write(uploads, "big.txt", "x" * 80)
+    files = attachments.RequestFiles(VisitorLimits(max_attachment_bytes=100), over_limit_note=True)
+    assert files.history([(big, None)])[0]["text"].startswith("big.txt:")
+    assert files.history([(big, None)]) == [{"type": "text", "text": "[big.txt: left out, too large]"}]
 
 
 def test_message_shapes_from_the_ui_and_from_api_clients() -> None:
@@ -123,7 +150,7 @@ def test_history_with_files_in_both_gradio_shapes_is_sent_again(uploads: Path) -
         {"role": "assistant", "content": "fruit"},
     ]
     for history in (browser, api):
-        [user, answer] = history_to_messages(history, attachments.history_part)
+        [user, answer] = history_to_messages(history, attachments.RequestFiles().history)
         [text, image] = user["content"]
         assert text == {"type": "text", "text": "fruit.csv:\n```csv\napple,3\n```\n\nwhat?"}
         assert image["image_url"]["url"].startswith("data:image/png;base64,")

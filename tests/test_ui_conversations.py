@@ -51,7 +51,11 @@ def catalog(config_dir: Path) -> PresetCatalog:
 
 
 def test_export_json_is_openai_messages_with_the_settings_and_imports_back(catalog: PresetCatalog) -> None:
-    exported = json.loads(conversations.export_json(HISTORY, SETTINGS, "test-model"))
+    exported = json.loads(
+        conversations.export_json(
+            conversations.openai_messages(HISTORY, SETTINGS.system_prompt), SETTINGS, "test-model"
+        )
+    )
     assert exported["format"] == "llmchat-conversation" and exported["version"] == 1
     assert (exported["preset"], exported["model"], exported["mode"]) == ("test-chat", "test-model", "chat")
     assert exported["parameters"] == {
@@ -165,12 +169,24 @@ def test_the_browsers_copy_is_cleaned_before_it_is_shown(catalog: PresetCatalog,
 
 
 def test_markdown_export_is_for_people(catalog: PresetCatalog) -> None:
-    markdown = conversations.export_markdown(HISTORY, SETTINGS, "Test chat", "test-model", "en")
+    markdown = conversations.export_markdown(
+        conversations.openai_messages(HISTORY, SETTINGS.system_prompt),
+        SETTINGS,
+        "Test chat",
+        "test-model",
+        "en",
+    )
     assert markdown.startswith(
         "# llmchat conversation\n\nPreset **Test chat** · model `test-model` · mode chat"
     )
     assert "**System prompt:** Be brief." in markdown
     assert "### 🧑 You\n\nhello" in markdown and "### 🤖 Assistant\n\nsee you" in markdown
     assert "stats" not in markdown  # llmchat's notes are not part of the conversation
-    japanese = conversations.export_markdown(HISTORY, SETTINGS, "Test chat", "test-model", "ja")
+    japanese = conversations.export_markdown(
+        conversations.openai_messages(HISTORY, SETTINGS.system_prompt),
+        SETTINGS,
+        "Test chat",
+        "test-model",
+        "ja",
+    )
     assert "### 🧑 あなた" in japanese and "# llmchat の会話" in japanese

@@ -22,6 +22,7 @@ from llmchat.budget import ContextOverflow
 from llmchat.chat import MAX_HISTORY_MESSAGES, make_chat_fn
 from llmchat.client import StreamOutcome
 from llmchat.i18n_catalog import LABELS, NOTICES
+from llmchat.limits import VisitorLimits
 from llmchat.presets import load_catalog
 from llmchat.reply import THINKING_TITLE, format_stats
 from tests.openai_test_server import Behavior, OpenAITestServer
@@ -182,7 +183,7 @@ def notices_of(replies: list[Any]) -> list[errors.Notice]:
 
 
 def test_every_notice_of_the_chat_function_is_translated(config_dir: Path, server: OpenAITestServer) -> None:
-    chat = make_chat_fn(load_catalog(config_dir, environ={}), max_message_chars=10)
+    chat = make_chat_fn(load_catalog(config_dir, environ={}), limits=VisitorLimits(max_message_chars=10))
     produced = [
         *notices_of(run_chat(chat, "   ")),
         *notices_of(run_chat(chat, "x" * 11)),
