@@ -27,6 +27,8 @@ from typing import Any
 
 import httpx
 
+from llmchat.redaction import display_url
+
 log = logging.getLogger(__name__)
 
 PER_MESSAGE_OVERHEAD = 8  # chat-template tokens around each message (role markers, separators)
@@ -188,7 +190,8 @@ class ContextBudget:
                         continue
                     found = kind
                     break
-            log.info("token counting for %s: %s", base_url, found or "estimate (no tokenizer endpoint)")
+            how = found or "estimate (no tokenizer endpoint)"
+            log.info("token counting for %s: %s", display_url(base_url), how)
             known = (time.monotonic() + PROBE_TTL, found)
             self._tokenizers[base_url] = known
         return known[1]

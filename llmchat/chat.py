@@ -308,7 +308,7 @@ async def _stream_reply(
     show_stats: bool,
     prompt_estimate: int | None,
 ) -> AsyncIterator[Reply]:
-    secrets = [preset.api_key.get_secret_value()]
+    secrets = preset.secrets
     if preset.settings.stream_usage:
         body = {**body, "stream_options": {"include_usage": True}}
     splitter = ThinkSplitter()
@@ -328,9 +328,9 @@ async def _stream_reply(
             stale = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
             if stale and attempt == 1 and not outcome.chunks and not resolver.died(preset):
                 # A kept-alive connection the server had already dropped: one fresh try at once.
-                log.info("retrying %s once on a fresh connection", preset.base_url)
+                log.info("retrying %s once on a fresh connection", preset.server)
                 continue
-            log.warning("request to %s failed: %s", preset.base_url, errors.redact(repr(exc), secrets))
+            log.warning("request to %s failed: %s", preset.server, errors.redact(repr(exc), secrets))
             notice = _failure_notice(exc, outcome, resolver, preset, secrets)
             view.after.append(notice or await _explain(pool, preset, exc, secrets))
             yield view.render()

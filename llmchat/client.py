@@ -16,6 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 import httpx2
 import openai
@@ -62,8 +63,12 @@ class ClientPool:
         cache_key = (id(asyncio.get_running_loop()), preset.base_url, key, timeout)
         client = self._clients.get(cache_key)
         if client is None:
+            # The openai client appends paths after a query string ("/v1?token=x" became
+            # "/v1/?token=xchat/completions"): a base_url's query is sent as query parameters.
+            url, _, query = preset.base_url.partition("?")
             client = openai.AsyncOpenAI(
-                base_url=preset.base_url,
+                base_url=url,
+                default_query=dict(parse_qsl(query, keep_blank_values=True)) or None,
                 api_key=key,
                 timeout=openai.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)),
                 # A chat UI wants a fast, honest answer; the visitor has a Retry button.
@@ -78,7 +83,7 @@ class ClientPool:
         try:
             page = await client.models.list()
         except Exception as exc:  # any failure just means "no list to show"
-            log.info("could not list models at %s: %s", preset.base_url, type(exc).__name__)
+            log.info("could not list models at %s: %s", preset.server, type(exc).__name__)
             return None
         return [model.id for model in page.data]
 

@@ -36,6 +36,8 @@ from types import FrameType
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from llmchat.redaction import args_secrets, redact_text
+
 log = logging.getLogger(__name__)
 
 INSTALL_LLAMA = 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install "llama-cpp-python[server]"'
@@ -367,14 +369,19 @@ class EmbeddedServer:
         return url
 
     def log_tail(self, lines: int = 20) -> str:
-        """The last lines the child wrote (stdout and stderr), for error messages."""
+        """The last lines the child wrote (stdout and stderr), for error messages.
+
+        Redacted: the child may echo its command line (an argparse error quotes the flags it
+        refused), and ``extra_args`` may hold ``--hf_token``, ``--api_key`` and the like.
+        """
         try:
             with self._logfile.open("rb") as file:
                 file.seek(max(0, file.seek(0, os.SEEK_END) - 64 * 1024))
                 data = file.read()
         except OSError:
             return ""
-        return "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+        tail = "\n".join(data.decode("utf-8", "replace").splitlines()[-lines:])
+        return redact_text(tail, args_secrets(self.settings.extra_args))
 
     def _terminate(self) -> None:
         """Send SIGTERM to the child's process group, without waiting."""

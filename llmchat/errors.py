@@ -2,7 +2,9 @@
 
 Every failure becomes a :class:`Notice` (a title and a Markdown body) that the chat shows as the
 assistant's turn. Server-provided text is passed through :func:`redact` first: OpenAI, for
-one, echoes part of a wrong key back in its 401 message.
+one, echoes part of a wrong key back in its 401 message. A server is named by
+:func:`~llmchat.redaction.display_url` (``scheme://host:port/path``): the ``base_url`` itself
+may carry a password or a token, and every visitor reads these notices.
 """
 
 from __future__ import annotations
@@ -14,10 +16,7 @@ from urllib.parse import urlsplit
 
 import openai
 
-# Things that look like API keys: "sk-...", "hf_...", long opaque tokens, "Bearer xyz".
-_KEYLIKE = re.compile(
-    r"(?:\b(?:sk|pk|rk|hf|gsk|xai)[-_][A-Za-z0-9_\-*.]{6,})|(?:Bearer\s+\S+)|(?:\b[A-Za-z0-9]{40,}\b)"
-)
+from llmchat.redaction import display_url, redact_text, url_secrets
 
 
 @dataclass(frozen=True)
@@ -32,11 +31,9 @@ class Notice:
 
 
 def redact(text: str, secrets: list[str]) -> str:
-    """Remove every secret, and anything shaped like a key, from text meant for people or logs."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "[hidden]")
-    return _KEYLIKE.sub("[hidden]", text)
+    """Remove every secret, URL credential and anything shaped like a key from text meant for
+    people or logs (see :func:`llmchat.redaction.redact_text`)."""
+    return redact_text(text, secrets)
 
 
 def _is_local(base_url: str) -> bool:
@@ -64,6 +61,7 @@ def server_message(exc: openai.APIStatusError) -> str:
 
 
 def unreachable(base_url: str, detail: str) -> Notice:
+    server = display_url(base_url)
     if _is_local(base_url):
         hint = (
             "Is the server running? The seed's set-up starts one with:\n\n"
@@ -73,7 +71,7 @@ def unreachable(base_url: str, detail: str) -> Notice:
         )
     else:
         hint = "Check the address in the preset's `base_url` and this machine's network."
-    return Notice("⚠️ Cannot reach the LLM server", f"Nothing answers at **{base_url}** ({detail}).\n\n{hint}")
+    return Notice("⚠️ Cannot reach the LLM server", f"Nothing answers at **{server}** ({detail}).\n\n{hint}")
 
 
 def explain(
@@ -86,10 +84,12 @@ def explain(
     models_offered: list[str] | None = None,
 ) -> Notice:
     """Turn an exception from the openai client (before the answer started) into a Notice."""
+    server = display_url(base_url)
+    secrets = [*secrets, *url_secrets(base_url)]
     if isinstance(exc, openai.APITimeoutError):
         return Notice(
             "⚠️ The server did not answer in time",
-            f"**{base_url}** sent nothing for {timeout:g} s. It may be busy or loading a model; "
+            f"**{server}** sent nothing for {timeout:g} s. It may be busy or loading a model; "
             "press Retry, or raise the preset's `timeout`.",
         )
     if isinstance(exc, openai.APIConnectionError):
@@ -102,7 +102,7 @@ def explain(
         if status in (401, 403):
             return Notice(
                 f"⚠️ The server refused the API key (HTTP {status})",
-                f"**{base_url}** said: {said}\n\nSet the key in the environment variable "
+                f"**{server}** said: {said}\n\nSet the key in the environment variable "
                 "`OPENAI_API_KEY` or in the preset's `api_key`, then press Retry.",
             )
         if status == 404:
@@ -116,7 +116,7 @@ def explain(
                 )
             return Notice(
                 "⚠️ Model or address not found (HTTP 404)",
-                f"**{base_url}** does not know the model `{model}`: {said}\n\n{hint}",
+                f"**{server}** does not know the model `{model}`: {said}\n\n{hint}",
             )
         if status == 400:
             hint = ""
@@ -131,12 +131,12 @@ def explain(
             wait = f" It asks to wait {retry_after} s." if retry_after else ""
             return Notice(
                 "⚠️ Too many requests (HTTP 429)",
-                f"**{base_url}** is busy or the quota is used up: {said}.{wait} Then press Retry.",
+                f"**{server}** is busy or the quota is used up: {said}.{wait} Then press Retry.",
             )
         if status >= 500:
             return Notice(
                 f"⚠️ The server failed (HTTP {status})",
-                f"**{base_url}** had an internal error: {said}\n\nPress Retry; if it keeps failing, "
+                f"**{server}** had an internal error: {said}\n\nPress Retry; if it keeps failing, "
                 "look at the server's log.",
             )
         return Notice(f"⚠️ The server answered HTTP {status}", said)
@@ -157,7 +157,7 @@ def not_openai(base_url: str) -> Notice:
     """The server answered, but not in the OpenAI streaming format (or with nothing at all)."""
     return Notice(
         "⚠️ Unexpected reply from the server",
-        f"**{base_url}** answered, but not with an OpenAI-style streamed answer. Is it an "
+        f"**{display_url(base_url)}** answered, but not with an OpenAI-style streamed answer. Is it an "
         "OpenAI-compatible endpoint? Most want a `base_url` ending in `/v1`.",
     )
 
@@ -166,7 +166,7 @@ def empty_stream(base_url: str) -> Notice:
     """200 OK but no answer at all: what llama-cpp-python does when the prompt exceeds n_ctx."""
     return Notice(
         "⚠️ The server sent no answer",
-        f"**{base_url}** accepted the request but sent no text and no end mark. With "
+        f"**{display_url(base_url)}** accepted the request but sent no text and no end mark. With "
         "llama-cpp-python this happens when the conversation is longer than the model's context "
         "window: press Clear, switch to QA mode, or set the preset's `context_window`. Otherwise "
         "check that `base_url` is an OpenAI-compatible endpoint (most end in `/v1`).",

@@ -4,13 +4,16 @@ A preset is everything needed to talk to one server in one way: where the server
 and the starting values of every sampling control. Files are read with ``yaml.safe_load`` and
 checked by a pydantic model with ``extra="forbid"`` and bounded fields, so a typo or an
 out-of-range value is caught at start-up and reported as one line naming the file, the key, the
-value and what is allowed - never a traceback.
+value and what is allowed - never a traceback. That line is shown on the page to every visitor,
+so a value that may hold a secret (``api_key``, ``extra_body``, ``embedded.extra_args``, a URL's
+credentials) is masked in it (see :mod:`llmchat.redaction`).
 """
 
 from __future__ import annotations
 
 import difflib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -30,6 +33,14 @@ from pydantic import (
 )
 
 from llmchat.embedded import EmbeddedSettings
+from llmchat.redaction import (
+    args_secrets,
+    display_url,
+    mapping_secrets,
+    mask,
+    redact_text,
+    url_secrets,
+)
 
 # The seed tutorial's module constants: what a preset falls back to for every key it leaves out.
 SEED_BASE_URL = "http://localhost:8080/v1"
@@ -118,6 +129,22 @@ class LoadedPreset:
     def slider_max_tokens(self) -> int:
         return max(self.settings.max_tokens_limit, self.settings.max_tokens)
 
+    @property
+    def secrets(self) -> list[str]:
+        """Every string of this preset that must never be shown or logged: the key, its URLs'
+        credentials, credential values in ``extra_body`` and ``embedded.extra_args``."""
+        s = self.settings
+        found = [self.api_key.get_secret_value(), *url_secrets(self.base_url), *url_secrets(s.base_url)]
+        found += mapping_secrets(s.extra_body)
+        if s.embedded is not None:
+            found += args_secrets(s.embedded.extra_args)
+        return found
+
+    @property
+    def server(self) -> str:
+        """The server as people may see it: ``scheme://host:port/path``, no credentials."""
+        return display_url(self.base_url)
+
 
 class PresetError(Exception):
     """A preset that cannot be used. ``str(error)`` is the one-line message for the user."""
@@ -127,10 +154,24 @@ class PresetError(Exception):
         super().__init__(message.replace("\r", "\\r").replace("\n", "\\n"))
 
 
-def _describe_value(key: str, value: Any) -> str:
-    if key == "api_key":
+# Where a value may be a credential whatever it looks like: only its shape is shown. ("headers"
+# is no preset key today; a future one would hold Authorization and the like.)
+_SECRET_KEYS = frozenset({"api_key", "headers"})
+_MASKED_KEYS = frozenset({"extra_body", "embedded.extra_args", "embedded"})
+
+
+def _describe_value(loc: list[str], value: Any) -> str:
+    """The offending value for the error line, with anything that may be a secret masked."""
+    key = loc[0] if loc else "?"
+    where = ".".join(loc[:2]) if key == "embedded" and len(loc) > 1 else key
+    if key in _SECRET_KEYS:
         return "(hidden)"
-    text = repr(value)
+    if where in _MASKED_KEYS:
+        text = repr(mask(value))
+    elif key == "base_url" and isinstance(value, str):
+        text = repr(display_url(value))
+    else:
+        text = redact_text(repr(value))
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -187,7 +228,7 @@ def format_validation_error(path: Path | str, error: ValidationError, data: dict
         if shown_key in seen:
             continue
         seen.add(shown_key)
-        value = _describe_value(key, item.get("input") if len(loc) > 1 else data.get(key, item.get("input")))
+        value = _describe_value(loc, item.get("input") if len(loc) > 1 else data.get(key, item.get("input")))
         allowed = _allowed_for(loc[1], EmbeddedSettings) if nested else _allowed_for(key)
         message = item["msg"].removeprefix("Value error, ")
         expected = f"; expected {allowed}" if allowed else ""
@@ -208,13 +249,15 @@ def load_preset(path: Path, environ: dict[str, str] | None = None) -> LoadedPres
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise PresetError(f"{path}: not valid YAML{at}: {problem}") from None
+        raise PresetError(f"{path}: not valid YAML{at}: {redact_text(problem)}") from None
     except RecursionError:
         raise PresetError(f"{path}: not valid YAML: nested too deeply") from None
     except Exception as exc:
         # PyYAML's constructors raise ValueError, IndexError, KeyError... for values such as
         # 2024-02-30 or an empty `!!int`; whatever it is, the file cannot be read.
+        # The message quotes the value ("invalid literal for int(): 'sk-...'"): leave it out.
         detail = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        detail = redact_text(re.sub(r"'[^']*'|\"[^\"]*\"", "'...'", detail))
         raise PresetError(f"{path}: not valid YAML: a value cannot be read ({detail})") from None
     if data is None:
         data = {}
@@ -222,7 +265,8 @@ def load_preset(path: Path, environ: dict[str, str] | None = None) -> LoadedPres
         raise PresetError(f"{path}: expected a mapping of 'key: value' lines, got {type(data).__name__}")
     bad_keys = [k for k in data if not isinstance(k, str)]
     if bad_keys:
-        raise PresetError(f"{path}: key {bad_keys[0]!r} is not text; keys must be names")
+        shown = redact_text(repr(bad_keys[0]))[:60]
+        raise PresetError(f"{path}: key {shown} is not text; keys must be names")
     try:
         settings = Preset.model_validate(data)
     except ValidationError as exc:

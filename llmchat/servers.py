@@ -17,6 +17,7 @@ import httpx
 from llmchat.embedded import EmbeddedError, EmbeddedServer, EmbeddedSettings
 from llmchat.errors import Notice
 from llmchat.presets import LoadedPreset
+from llmchat.redaction import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,8 @@ class ServerResolver:
         try:
             base_url = await server.ensure_running()
         except EmbeddedError as exc:
-            raise LocalModelError(Notice("⚠️ The local model could not start", str(exc))) from None
+            notice = Notice("⚠️ The local model could not start", redact_text(str(exc), preset.secrets))
+            raise LocalModelError(notice) from None
         return dataclasses.replace(preset, base_url=base_url)
 
     def died(self, preset: LoadedPreset) -> Notice | None:

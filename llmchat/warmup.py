@@ -75,7 +75,7 @@ class CacheWarmer:
         if not turn.preset.settings.warm_cache or not turn.answer:
             return None
         if self._answering[turn.preset.base_url] > 0:
-            log.info("no cache warm-up: %s is answering another visitor", turn.preset.base_url)
+            log.info("no cache warm-up: %s is answering another visitor", turn.preset.server)
             return None
         task = asyncio.create_task(self._warm(turn))
         self._tasks.add(task)
@@ -114,7 +114,7 @@ class CacheWarmer:
                     **request, messages=kept, max_tokens=1, stream=False
                 )
         except Exception as exc:  # the visitor never waits for this request: just note it
-            log.info("cache warm-up at %s failed: %s", preset.base_url, type(exc).__name__)
+            log.info("cache warm-up at %s failed: %s", preset.server, type(exc).__name__)
             return
         log.info(
             "warmed the prompt cache for the next turn: %d messages, ~%d tokens, %.1f s",

@@ -29,7 +29,8 @@ HOST = "127.0.0.2"
 
 
 @contextmanager
-def space(env: dict[str, str]) -> Iterator[str]:
+def space(env: dict[str, str], output: list[str] | None = None) -> Iterator[str]:
+    """``python gradio_app.py`` with ``env``; its whole output is appended to ``output``."""
     port = free_port()
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LLMCHAT_", "GRADIO_"))}
     environ.update(env, GRADIO_SERVER_NAME=HOST, GRADIO_SERVER_PORT=str(port))
@@ -54,8 +55,10 @@ def space(env: dict[str, str]) -> Iterator[str]:
         yield url
     finally:
         proc.terminate()
-        output = proc.communicate(timeout=30)[0]
-        assert SECRET_KEY not in output  # not in the logs either
+        text = proc.communicate(timeout=30)[0]
+        if output is not None:
+            output.append(text)
+        assert SECRET_KEY not in text  # not in the logs either
 
 
 @pytest.fixture
