@@ -27,6 +27,7 @@ from typing import Any
 
 import httpx
 
+from llmchat import server_data
 from llmchat.redaction import display_url
 
 log = logging.getLogger(__name__)
@@ -139,15 +140,21 @@ class ContextBudget:
         return known[1]
 
     async def _probe_window(self, base_url: str, headers: dict[str, str]) -> int | None:
+        url = self._root(base_url) + "/props"
         try:
-            async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http:
-                response = await http.get(self._root(base_url) + "/props", headers=headers)
-            data: dict[str, Any] = response.json() if response.status_code == 200 else {}
-        except (httpx.HTTPError, ValueError):
+            async with (
+                httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http,
+                http.stream("GET", url, headers=headers) as response,
+            ):
+                if response.status_code != 200:
+                    return None
+                body = await server_data.read_body(response, server_data.MAX_PROBE_BYTES)
+        except (httpx.HTTPError, server_data.ReplyTooLarge):
             return None
-        settings = data.get("default_generation_settings") or {}
-        n_ctx = settings.get("n_ctx") or data.get("n_ctx")
-        return int(n_ctx) if isinstance(n_ctx, int) and n_ctx > 0 else None
+        window = server_data.context_window(body)
+        if window is None:
+            log.info("%s/props states no usable context window: it stays unknown", self._root(base_url))
+        return window
 
     async def count(self, base_url: str, headers: dict[str, str], texts: list[str]) -> tuple[list[int], bool]:
         """Token counts of ``texts`` (cached), and whether they are exact."""
@@ -172,11 +179,8 @@ class ContextBudget:
     ) -> int:
         if kind is None or not text:
             return estimate_tokens(text)
-        try:
-            tokens = await self._tokenize(http, base_url, headers, kind, text)
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
-            return estimate_tokens(text)
-        return len(tokens)
+        counted = await self._tokenize(http, base_url, headers, kind, text)
+        return estimate_tokens(text) if counted is None else counted
 
     async def _tokenizer(self, base_url: str, headers: dict[str, str]) -> str | None:
         known = self._tokenizers.get(base_url)
@@ -184,12 +188,9 @@ class ContextBudget:
             found = None
             async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http:
                 for kind in ("llama-cpp-python", "llama.cpp"):
-                    try:
-                        await self._tokenize(http, base_url, headers, kind, "probe")
-                    except (httpx.HTTPError, ValueError, KeyError, TypeError):
-                        continue
-                    found = kind
-                    break
+                    if await self._tokenize(http, base_url, headers, kind, "probe") is not None:
+                        found = kind
+                        break
             how = found or "estimate (no tokenizer endpoint)"
             log.info("token counting for %s: %s", display_url(base_url), how)
             known = (time.monotonic() + PROBE_TTL, found)
@@ -198,17 +199,21 @@ class ContextBudget:
 
     async def _tokenize(
         self, http: httpx.AsyncClient, base_url: str, headers: dict[str, str], kind: str, text: str
-    ) -> list[int]:
+    ) -> int | None:
+        """How many tokens the server counts in ``text``; None when it gives no believable answer."""
         root = self._root(base_url)
         if kind == "llama-cpp-python":
-            response = await http.post(root + "/extras/tokenize", json={"input": text}, headers=headers)
+            url, body = root + "/extras/tokenize", {"input": text}
         else:
-            response = await http.post(root + "/tokenize", json={"content": text}, headers=headers)
-        response.raise_for_status()
-        tokens = response.json()["tokens"]
-        if not isinstance(tokens, list):
-            raise TypeError("tokens is not a list")
-        return tokens
+            url, body = root + "/tokenize", {"content": text}
+        try:
+            async with http.stream("POST", url, json=body, headers=headers) as response:
+                if not response.is_success:
+                    return None
+                reply = await server_data.read_body(response, server_data.tokenize_limit(text))
+        except (httpx.HTTPError, server_data.ReplyTooLarge):
+            return None
+        return server_data.token_count(reply, text)
 
     async def fit(
         self,

@@ -21,7 +21,9 @@ from urllib.parse import parse_qsl
 import httpx2
 import openai
 
+from llmchat import server_data
 from llmchat.presets import LoadedPreset
+from llmchat.server_data import MAX_ANSWER_CHARS, MAX_EVENT_BYTES, Timings, Usage
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +37,10 @@ class StreamOutcome:
     """What the stream told us besides the text, filled in while streaming."""
 
     chunks: int = 0
+    chars: int = 0  # of answer and thinking, at most MAX_ANSWER_CHARS
     finish_reason: str | None = None
-    usage: dict[str, Any] | None = None
-    timings: dict[str, Any] | None = None  # llama.cpp's server adds these to its last chunk
+    usage: Usage | None = None
+    timings: Timings | None = None  # llama.cpp's server adds these to its last chunk
     started: float = field(default_factory=time.monotonic)
     first_token_at: float | None = None
     last_token_at: float | None = None
@@ -73,19 +76,60 @@ class ClientPool:
                 timeout=openai.Timeout(timeout, connect=min(CONNECT_TIMEOUT, timeout)),
                 # A chat UI wants a fast, honest answer; the visitor has a Retry button.
                 max_retries=0,
+                http_client=openai.DefaultAsyncHttpxClient(event_hooks={"response": [bound_error_body]}),
             )
             self._clients[cache_key] = client
         return client
 
     async def list_models(self, preset: LoadedPreset) -> list[str] | None:
-        """The model ids the server offers, or None when ``/models`` does not answer."""
+        """The model ids the server offers, or None when ``/models`` gives no valid list.
+
+        The body is read here, bounded, and checked by :func:`llmchat.server_data.model_ids`:
+        the client's typed ``Model`` objects take any JSON as it comes (an id may be a number).
+        """
         client = self.get(preset).with_options(timeout=MODELS_TIMEOUT)
         try:
-            page = await client.models.list()
+            async with client.models.with_streaming_response.list() as response:
+                body = await server_data.read_body(response.http_response, server_data.MAX_BODY_BYTES)
         except Exception as exc:  # any failure just means "no list to show"
             log.info("could not list models at %s: %s", preset.server, type(exc).__name__)
             return None
-        return [model.id for model in page.data]
+        ids = server_data.model_ids(body)
+        if ids is None:
+            log.info("the model list at %s is not OpenAI's shape: not shown", preset.base_url)
+        return ids
+
+
+async def bound_error_body(response: httpx2.Response) -> None:
+    """Response hook: the body of an HTTP error or redirect is read only up to ``MAX_ERROR_BYTES``.
+
+    The ``openai`` client reads an error response whole to build its exception, and the HTTP
+    client reads a redirect's body whole before following it; a server that answers 500 (or 302)
+    with gigabytes would otherwise be held in memory. What is kept (the start of the body) is all
+    a notice shows anyway. Hooks run before any of the body is read.
+    """
+    if response.status_code >= 300:
+        response.stream = _Truncated(response.stream, server_data.MAX_ERROR_BYTES)
+
+
+class _Truncated(httpx2.AsyncByteStream):
+    """The first ``limit`` bytes of a response body; the connection is closed after them."""
+
+    def __init__(self, inner: httpx2.AsyncByteStream, limit: int) -> None:
+        self._inner, self._limit = inner, limit
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        room = self._limit
+        async for chunk in self._inner:
+            if len(chunk) >= room:
+                if room:
+                    yield chunk[:room]
+                return
+            room -= len(chunk)
+            yield chunk
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
 
 
 async def stream_deltas(
@@ -98,7 +142,10 @@ async def stream_deltas(
     which cost about twice the rest of the app's per-token work (see benchmarks/README.md).
     Errors are raised as the ``openai`` client raises them (``APITimeoutError``,
     ``APIConnectionError``, ``APIError`` for an ``error`` event, ``ValueError`` for text that is
-    not JSON), so callers see the same exceptions as with ``create(stream=True)``.
+    not JSON), so callers see the same exceptions as with ``create(stream=True)``. What is read is
+    bounded: one line or event over ``MAX_EVENT_BYTES``, or an answer reaching
+    ``MAX_ANSWER_CHARS``, ends the stream with :class:`~llmchat.server_data.ReplyTooLarge` after
+    the pieces before it (the last one cut at the limit).
 
     Exceptions propagate: the caller decides how to tell the visitor. On any exit (end, error,
     cancellation, or the caller closing this generator) the HTTP response is closed.
@@ -106,43 +153,94 @@ async def stream_deltas(
     outcome.started = time.monotonic()
     async with client.chat.completions.with_streaming_response.create(**body) as response:
         http = response.http_response
-        if http.headers.get("content-type", "").startswith("application/json"):
-            # Some proxies and servers ignore "stream": the whole answer comes as one object.
-            for delta in _read_whole(await http.aread(), outcome, http.request):
-                yield delta
-            return
-        lines = http.aiter_lines()
         try:
-            async for data in _sse_data(lines):
+            if http.headers.get("content-type", "").startswith("application/json"):
+                # Some proxies and servers ignore "stream": the whole answer comes as one object.
+                whole = await server_data.read_body(http, server_data.MAX_BODY_BYTES)
+                for delta in _read_whole(whole, outcome, http.request):
+                    yield delta
+                if outcome.chars >= MAX_ANSWER_CHARS:
+                    raise server_data.answer_too_long()
+                return
+            chunks = http.aiter_bytes()
+            async for data in _sse_data(chunks):
                 if data.startswith("[DONE]"):
-                    await _drain(lines)
+                    await _drain(chunks)
                     return
                 for delta in _read_event(data, outcome, http.request):
                     yield delta
+                if outcome.chars >= MAX_ANSWER_CHARS:
+                    raise server_data.answer_too_long()
         except httpx2.TimeoutException as err:
             raise openai.APITimeoutError(request=http.request) from err
         except httpx2.RequestError as err:
             raise openai.APIConnectionError(request=http.request) from err
 
 
-async def _sse_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
-    """The ``data`` of each server-sent event (fields other than ``data`` are not used)."""
-    parts: list[str] = []
-    async for line in lines:
-        if not line:
-            if parts:
-                yield "\n".join(parts)
-                parts = []
-        elif line.startswith("data:"):
-            parts.append(line[6:] if line.startswith("data: ") else line[5:])
+async def _sse_data(chunks: AsyncIterator[bytes], limit: int = MAX_EVENT_BYTES) -> AsyncIterator[str]:
+    """The ``data`` of each server-sent event in a byte stream (other fields are not used).
+
+    Lines end at CR, LF or CRLF, as the SSE spec and the ``openai`` client's own decoder say (a
+    CRLF split across two chunks is one line end; httpx's ``aiter_lines`` also split at U+2028
+    and other Unicode line ends, which may appear inside JSON strings). Splitting bytes before
+    decoding is safe: no UTF-8 sequence contains CR or LF. Never more than ``limit`` bytes of an
+    unfinished line, or of one event's data, are held: past that,
+    :class:`~llmchat.server_data.ReplyTooLarge` is raised while the line is still arriving.
+    Lines and events are handled in this one generator because each layer of async generators
+    costs every token (see benchmarks/sse_reader.py).
+    """
+    held: list[bytes] = []  # the start of a line that has not ended yet
+    held_size = 0
+    after_cr = False
+    parts: list[bytes] = []  # the current event's data lines
+    size = 0
+    async for chunk in chunks:
+        if after_cr and chunk[:1] == b"\n":
+            chunk = chunk[1:]
+        if not chunk:
+            continue
+        end = chunk[-1]
+        after_cr = end == 13  # b"\r"
+        lines = chunk.splitlines()
+        tail = b""
+        if end not in (10, 13):  # the chunk ends inside a line
+            tail = lines.pop()
+            if not lines:
+                held.append(tail)
+                held_size += len(tail)
+                if held_size > limit:
+                    raise server_data.line_too_long()
+                continue
+        if held:
+            held.append(lines[0])
+            lines[0] = b"".join(held)
+            held = []
+        for line in lines:
+            if not line:
+                if parts:
+                    data = parts[0] if len(parts) == 1 else b"\n".join(parts)
+                    parts = []
+                    size = 0
+                    yield data.decode("utf-8", "replace")
+            elif line.startswith(b"data:"):
+                data = line[6:] if line[5:6] == b" " else line[5:]
+                size += len(data)
+                if size > limit:
+                    raise server_data.line_too_long()
+                parts.append(data)
+        held_size = len(tail)
+        if tail:
+            held.append(tail)
+            if held_size > limit:
+                raise server_data.line_too_long()
     # An event without its closing blank line is incomplete: dropped, as the SSE spec says.
 
 
-async def _drain(lines: AsyncIterator[str]) -> None:
+async def _drain(chunks: AsyncIterator[bytes]) -> None:
     """Read what follows ``[DONE]`` (briefly), so the kept-alive connection can be reused."""
     with contextlib.suppress(httpx2.HTTPError, TimeoutError):
         async with asyncio.timeout(DRAIN_TIMEOUT):
-            async for _ in lines:
+            async for _ in chunks:
                 pass
 
 
@@ -164,20 +262,21 @@ def _read_event(data: str | dict[str, Any], outcome: StreamOutcome, request: htt
         raise ValueError(f"expected a JSON object in the event stream, got {type(event).__name__}")
     error = event.get("error")
     if error:
-        message = error.get("message") if isinstance(error, dict) else None
-        if not isinstance(message, str) or not message:
-            message = "An error occurred during streaming"
+        message = server_data.error_message(error)
         raise openai.APIError(message=message, request=request, body=error)
-    if isinstance(event.get("usage"), dict):
-        outcome.usage = event["usage"]
-    if event.get("timings"):
-        outcome.timings = event["timings"]
+    # usage and timings are checked (server_data): a wrong one is dropped, the answer goes on.
+    usage = event.get("usage")
+    if usage is not None:
+        outcome.usage = server_data.read_usage(usage) or outcome.usage
+    timings = event.get("timings")
+    if timings:
+        outcome.timings = server_data.read_timings(timings) or outcome.timings
     choices = event.get("choices")
     if not choices or not isinstance(choices, list) or not isinstance(choices[0], dict):
         return []
     choice = choices[0]
     if choice.get("finish_reason"):
-        outcome.finish_reason = str(choice["finish_reason"])
+        outcome.finish_reason = server_data.finish_reason(choice["finish_reason"]) or outcome.finish_reason
     delta = choice.get("delta")
     if not isinstance(delta, dict):
         return []
@@ -185,6 +284,12 @@ def _read_event(data: str | dict[str, Any], outcome: StreamOutcome, request: htt
     reasoning = delta.get("reasoning_content") or delta.get("reasoning")
     for kind, piece in (("think", reasoning), ("text", delta.get("content"))):
         if piece and isinstance(piece, str):
+            room = MAX_ANSWER_CHARS - outcome.chars
+            if len(piece) > room:  # the caller stops reading once the answer is this long
+                piece = piece[:room]
+                if not piece:
+                    break
+            outcome.chars += len(piece)
             now = time.monotonic()
             if outcome.first_token_at is None:
                 outcome.first_token_at = now

@@ -17,6 +17,9 @@ from urllib.parse import urlsplit
 import openai
 
 from llmchat.redaction import display_url, redact_text, url_secrets
+from llmchat.server_data import ReplyTooLarge
+
+MAX_SAID = 1000  # characters of a server's own explanation shown in a notice
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def explain(
         return unreachable(base_url, redact(detail, secrets))
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
-        said = redact(server_message(exc), secrets)
+        said = redact(server_message(exc), secrets)[:MAX_SAID]  # cut after redacting: no half key
         if status in (401, 403):
             return Notice(
                 f"⚠️ The server refused the API key (HTTP {status})",
@@ -175,7 +178,9 @@ def empty_stream(base_url: str) -> Notice:
 
 def cut_off(exc: BaseException | None, tokens: int, secrets: list[str]) -> Notice:
     """The answer started but did not finish: say so, and keep what arrived."""
-    if exc is None:
+    if isinstance(exc, ReplyTooLarge):
+        why = str(exc)
+    elif exc is None:
         why = (
             "The server ended the answer without saying it was complete. It may have been "
             "interrupted by another request (llama-cpp-python does this by default) or run out "

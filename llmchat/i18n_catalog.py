@@ -432,6 +432,18 @@ FRAGMENTS: tuple[Template, ...] = (
         "回答の途中でサーバーがエラーを報告しました: {said}",
     ),
     Template("The connection to the server broke ({kind}).", "サーバーとの接続が切れました（{kind}）。"),
+    Template(
+        "The server sent an event line over {limit} bytes; llmchat stopped reading there.",
+        "サーバーが {limit} バイトを超える 1 行を送ってきたため、llmchat はそこで読み込みを止めました。",
+    ),
+    Template(
+        "The answer reached {limit} characters, the most llmchat reads; the rest was not read.",
+        "回答が llmchat の読み込む上限の {limit} 文字に達したため、残りは読み込みませんでした。",
+    ),
+    Template(
+        "The server's reply passed {limit} bytes, the most llmchat reads; the rest was not read.",
+        "サーバーの応答が llmchat の読み込む上限の {limit} バイトを超えたため、残りは読み込みませんでした。",
+    ),
     Template("connection failed", "接続に失敗"),
     Template("text files", "テキストファイル"),
     Template("images", "画像"),

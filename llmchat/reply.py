@@ -14,6 +14,7 @@ from typing import Any
 
 from llmchat.client import StreamOutcome
 from llmchat.errors import Notice
+from llmchat.server_data import Timings, Usage
 
 THINKING_TITLE = "💭 Thinking"
 
@@ -68,23 +69,24 @@ class ReplyView:
 def format_stats(outcome: StreamOutcome, prompt_estimate: int | None) -> str | None:
     """One compact line: time to first token, tokens/s, prompt + completion tokens.
 
-    Figures the server reported (``usage``, llama.cpp's ``timings``) are used as they are; what
-    llmchat had to count or estimate itself is marked with "~".
+    Figures the server reported (``usage``, llama.cpp's ``timings``) are used as they are, once
+    :mod:`llmchat.server_data` has checked them (a wrong one is simply not there); what llmchat
+    had to count or estimate itself is marked with "~".
     """
     if outcome.first_token_at is None:
         return None
     ttft = outcome.first_token_at - outcome.started
-    usage = outcome.usage or {}
-    timings = outcome.timings or {}
-    completion = usage.get("completion_tokens") or timings.get("predicted_n")
+    usage = outcome.usage or Usage()
+    timings = outcome.timings or Timings()
+    completion = usage.completion_tokens or timings.predicted_n
     completion_mark = ""
     if not completion:
         completion, completion_mark = outcome.chunks, "~"  # one chunk is about one token
-    prompt = usage.get("prompt_tokens") or timings.get("prompt_n")
+    prompt = usage.prompt_tokens or timings.prompt_n
     prompt_mark = ""
     if not prompt and prompt_estimate:
         prompt, prompt_mark = prompt_estimate, "~"
-    rate = timings.get("predicted_per_second")
+    rate = timings.predicted_per_second
     rate_mark = ""
     if not rate:
         span = (outcome.last_token_at or outcome.first_token_at) - outcome.first_token_at

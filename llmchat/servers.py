@@ -99,9 +99,12 @@ class ServerResolver:
 
 
 async def _answers(base_url: str) -> bool:
+    """Whether a server answers at ``base_url``: only the status counts, the body is never read."""
     try:
-        async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http:
-            response = await http.get(base_url.rstrip("/") + "/models")
+        async with (
+            httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http,
+            http.stream("GET", base_url.rstrip("/") + "/models") as response,
+        ):
+            return response.status_code < 500
     except (httpx.HTTPError, asyncio.TimeoutError):
         return False
-    return response.status_code < 500

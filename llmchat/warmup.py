@@ -33,6 +33,7 @@ from typing import Any
 
 import openai
 
+from llmchat import server_data
 from llmchat.budget import ContextBudget
 from llmchat.presets import LoadedPreset
 
@@ -109,10 +110,14 @@ class CacheWarmer:
         }
         began = time.monotonic()
         try:
-            async with turn.semaphore or contextlib.nullcontext():
-                await turn.client.chat.completions.create(
+            # Only the work matters, not the reply: it is read (bounded) and dropped unparsed.
+            async with (
+                turn.semaphore or contextlib.nullcontext(),
+                turn.client.chat.completions.with_streaming_response.create(
                     **request, messages=kept, max_tokens=1, stream=False
-                )
+                ) as response,
+            ):
+                await server_data.read_body(response.http_response, server_data.MAX_BODY_BYTES)
         except Exception as exc:  # the visitor never waits for this request: just note it
             log.info("cache warm-up at %s failed: %s", preset.server, type(exc).__name__)
             return

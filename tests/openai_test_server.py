@@ -32,6 +32,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
+from tests.hostile_replies import Hostile
+
 __all__ = [
     "Behavior",
     "OpenAITestServer",
@@ -253,6 +255,7 @@ class OpenAITestServer:
         # llama.cpp-style extras, off unless a test turns them on.
         self.tokenizer: str | None = None  # "llama-cpp-python" (/extras/tokenize) or "llama.cpp" (/tokenize)
         self.n_ctx: int | None = None  # served at /props like llama.cpp's server
+        self.hostile = Hostile()  # wrong shapes and endless replies (tests/hostile_replies.py)
         self._queue: deque[Behavior] = deque()
         self._cond = threading.Condition()
         self._stopping = threading.Event()
@@ -336,6 +339,7 @@ class OpenAITestServer:
             self.streams.clear()
             self._queue.clear()
             self.behavior = Behavior()
+            self.hostile = Hostile()
 
     @property
     def chat_bodies(self) -> list[dict[str, Any]]:
@@ -433,6 +437,9 @@ class OpenAITestServer:
             and request.headers.get("authorization") != f"Bearer {key}"
         ):
             return _error(401, "Incorrect API key provided.")
+        hostile = self.hostile.reply(request.method, path)
+        if hostile is not None:
+            return hostile
         if path == "/v1/models" and request.method == "GET":
             if self.models_status != 200:
                 return _error(self.models_status, "models listing failed (test)")
@@ -470,6 +477,8 @@ class OpenAITestServer:
 
         if fault == "http":
             return _error(behavior.status or 500, behavior.message, retry_after=behavior.retry_after)
+        if self.hostile.error_body:
+            return self.hostile.error(lambda seconds: self._pause(request, seconds))
         if fault == "not_json":
             return Response("<html>oops</html>", media_type="text/html")
         if behavior.raw_stream is not None:
@@ -552,10 +561,15 @@ class OpenAITestServer:
             if r.fault == "error_event_after":
                 yield _sse({"error": {"message": r.behavior.message, "type": "server_error"}})
                 return
+            if self.hostile.endless:
+                async for piece in self.hostile.tail(r.chunk, lambda seconds: self._pause(request, seconds)):
+                    yield piece
+                return
+            last = self.hostile.last_chunk  # hostile fields go into the stream's last chunk
             if r.fault != "no_finish":
-                yield r.chunk({}, r.finish_reason)
+                yield r.chunk({}, r.finish_reason, **({} if r.include_usage else last))
             if r.include_usage:
-                yield r.chunk({}, choices=[], usage=r.usage(record.tokens_sent))
+                yield r.chunk({}, **{"choices": [], "usage": r.usage(record.tokens_sent), **last})
             yield b"data: [DONE]\n\n"
             self._update(record, finished=True)
         except (asyncio.CancelledError, GeneratorExit):

@@ -58,7 +58,7 @@ def test_text_usage_and_finish_reason_are_read(server: OpenAITestServer) -> None
     deltas, outcome = collect(server, {**BODY, "stream_options": {"include_usage": True}})
     assert "".join(d.text for d in deltas if d.kind == "text") == "Hello, 世界! 🎉"
     assert outcome.finish_reason == "stop"
-    assert outcome.usage is not None and outcome.usage["completion_tokens"] == len(deltas)
+    assert outcome.usage is not None and outcome.usage.completion_tokens == len(deltas)
     assert outcome.chunks == len(deltas)
     assert outcome.first_token_at is not None and outcome.last_token_at is not None
 
@@ -84,7 +84,7 @@ def test_sse_framing_variants_are_read_like_the_spec_says(server: OpenAITestServ
     deltas, outcome = collect(server)
     assert [d.text for d in deltas] == ["one", " two"]
     assert outcome.finish_reason == "stop"
-    assert outcome.timings == {"predicted_n": 2}
+    assert outcome.timings is not None and outcome.timings.predicted_n == 2
 
 
 def test_nothing_after_done_is_read_as_answer(server: OpenAITestServer) -> None:

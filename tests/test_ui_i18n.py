@@ -17,7 +17,7 @@ import httpx
 import openai
 import pytest
 
-from llmchat import errors, i18n
+from llmchat import errors, i18n, server_data
 from llmchat.budget import ContextOverflow
 from llmchat.chat import MAX_HISTORY_MESSAGES, make_chat_fn
 from llmchat.client import StreamOutcome
@@ -25,6 +25,7 @@ from llmchat.i18n_catalog import LABELS, NOTICES
 from llmchat.limits import VisitorLimits
 from llmchat.presets import load_catalog
 from llmchat.reply import THINKING_TITLE, format_stats
+from llmchat.server_data import Usage
 from tests.openai_test_server import Behavior, OpenAITestServer
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
@@ -120,6 +121,14 @@ def test_every_server_failure_notice_is_translated() -> None:
         errors.cut_off(openai.APIError("boom", request, body=None), 3, []),
         errors.cut_off(httpx.ReadError("gone"), 3, []),
     ]
+    too_large = [
+        server_data.line_too_long(),
+        server_data.answer_too_long(),
+        server_data.body_too_large(server_data.MAX_BODY_BYTES),
+    ]
+    for exc in too_large:  # the reason is translated too, not only the sentence around it
+        _, body = translated(errors.cut_off(exc, 3, []))
+        assert str(exc) not in body and "llmchat" in body
     for notice in cases:
         translated(notice)
     _, body = translated(explain(openai.APIConnectionError(request=request)))
@@ -143,7 +152,7 @@ def test_notices_without_a_fixed_body_translate_their_title() -> None:
 
 def test_stats_thinking_and_context_notices_are_translated() -> None:
     outcome = StreamOutcome(chunks=10, started=0.0, first_token_at=0.25, last_token_at=1.25)
-    outcome.usage = {"prompt_tokens": 12, "completion_tokens": 10}
+    outcome.usage = Usage(prompt_tokens=12, completion_tokens=10)
     line = format_stats(outcome, None)
     assert line is not None
     assert line == "⏱ 0.25 s to first token · 9.0 tokens/s · 12 prompt + 10 completion tokens"
