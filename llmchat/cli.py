@@ -15,6 +15,7 @@ import gradio as gr
 
 from llmchat.chat import MAX_MESSAGE_CHARS
 from llmchat.embedded import install_signal_handlers, stop_all
+from llmchat.fairness import DEFAULT_PER_ADDRESS, DEFAULT_PER_VISITOR
 from llmchat.presets import ENV_BASE_URL, PresetCatalog, load_catalog
 from llmchat.servers import ServerResolver
 from llmchat.ui import build_demo
@@ -47,6 +48,8 @@ class AppConfig:
     concurrency: int
     max_message_chars: int = MAX_MESSAGE_CHARS
     lang: str | None = None
+    max_answers_per_visitor: int = DEFAULT_PER_VISITOR
+    max_answers_per_address: int = DEFAULT_PER_ADDRESS
 
 
 class UsageError(Exception):
@@ -72,7 +75,8 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         description="llmchat: a web chat for LLMs served over the OpenAI API.",
         epilog="Environment: OPENAI_BASE_URL, OPENAI_API_KEY, LLMCHAT_MODEL fill in what a preset "
         "leaves out; LLMCHAT_PRESET, LLMCHAT_CONFIG_DIR, LLMCHAT_AUTH, LLMCHAT_CONCURRENCY, LLMCHAT_LANG, "
-        "GRADIO_SERVER_NAME and GRADIO_SERVER_PORT give defaults for the flags.",
+        "LLMCHAT_MAX_ANSWERS_PER_VISITOR, LLMCHAT_MAX_ANSWERS_PER_ADDRESS, GRADIO_SERVER_NAME and "
+        "GRADIO_SERVER_PORT give defaults for the flags.",
     )
     parser.add_argument(
         "--preset",
@@ -117,6 +121,22 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         help=f"longest message a visitor may send (default {MAX_MESSAGE_CHARS:,})",
     )
     parser.add_argument(
+        "--max-answers-per-visitor",
+        type=int,
+        default=int(env.get("LLMCHAT_MAX_ANSWERS_PER_VISITOR") or DEFAULT_PER_VISITOR),
+        metavar="N",
+        help=f"answers one visitor (browser tab, API session) may have streaming at once, and as many "
+        f"more waiting; the rest are refused (default {DEFAULT_PER_VISITOR}; 0 = no limit)",
+    )
+    parser.add_argument(
+        "--max-answers-per-address",
+        type=int,
+        default=int(env.get("LLMCHAT_MAX_ANSWERS_PER_ADDRESS") or DEFAULT_PER_ADDRESS),
+        metavar="N",
+        help=f"the same for all visitors from one client address, e.g. one network behind NAT "
+        f"(default {DEFAULT_PER_ADDRESS}; 0 = no limit)",
+    )
+    parser.add_argument(
         "--lang",
         default=env.get("LLMCHAT_LANG") or None,
         metavar="en|ja",
@@ -127,6 +147,10 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         raise UsageError(f"--lang / LLMCHAT_LANG: '{args.lang}' is invalid; expected en or ja")
     if args.max_message_chars < 1:
         raise UsageError(f"--max-message-chars: {args.max_message_chars} is invalid; expected at least 1")
+    for flag in ("max_answers_per_visitor", "max_answers_per_address"):
+        if getattr(args, flag) < 0:
+            name = "--" + flag.replace("_", "-")
+            raise UsageError(f"{name}: {getattr(args, flag)} is invalid; expected 0 (no limit) or more")
     if args.concurrency < 1:
         raise UsageError(
             f"--concurrency: {args.concurrency} is invalid; expected a whole number of at least 1"
@@ -141,6 +165,8 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         concurrency=args.concurrency,
         max_message_chars=args.max_message_chars,
         lang=args.lang,
+        max_answers_per_visitor=args.max_answers_per_visitor,
+        max_answers_per_address=args.max_answers_per_address,
     )
 
 
@@ -179,6 +205,8 @@ def build_from_config(config: AppConfig) -> gr.Blocks:
         resolver=resolver,
         max_message_chars=config.max_message_chars,
         lang=config.lang or catalog.presets[preset].settings.lang,
+        max_answers_per_visitor=config.max_answers_per_visitor,
+        max_answers_per_address=config.max_answers_per_address,
     )
 
 
