@@ -32,6 +32,13 @@ behind a proxy, a LAN visitor who writes a public address into the header is cou
 the visitor limit still applies to browsers. A public IPv6 address counts by its /64 (one
 customer's network), since its owner can use any address in it.
 
+**uvicorn** (Gradio's server) applies the same idea first: for a peer in ``FORWARDED_ALLOW_IPS``
+(default 127.0.0.1 and ::1) it replaces the client address by the rightmost ``X-Forwarded-For``
+entry that is not one of those, before llmchat sees the request. So a share-link visitor already
+arrives as its own address; a private hop it left in place is walked past here as above. With
+``FORWARDED_ALLOW_IPS=*`` uvicorn takes the *leftmost* entry, which the visitor wrote; llmchat
+then ignores uvicorn's choice and walks the header itself.
+
 **A visitor on this machine** (peer 127.0.0.1 with no ``X-Forwarded-For``, or a forwarded
 loopback address) has no address limit, only the visitor limit: with ``--share`` every share-link
 visitor would otherwise share 127.0.0.1 with the owner's own tabs and scripts (benchmarks run 100
@@ -46,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import os
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -98,16 +106,24 @@ def _forwarded(forwarded_for: str) -> _Ip | None:
     return nearest
 
 
-def client_address(peer: str | None, forwarded_for: str | None) -> str | None:
-    """The address a visitor's turns are counted under; None means no address limit."""
-    ip = _parse_ip(peer) if peer else None
-    if ip is None:
-        return None  # not a TCP peer (an in-process test client)
-    if forwarded_for and _internal(ip):
+def client_address(peer: str | None, forwarded_for: str | None, trust_all: bool = False) -> str | None:
+    """The address a visitor's turns are counted under; None means no address limit.
+
+    ``peer`` is the request's client host as uvicorn reports it, ``trust_all`` says that uvicorn
+    was told every peer is a proxy (``FORWARDED_ALLOW_IPS=*``).
+    """
+    if not peer:
+        return None  # no network peer at all
+    ip = _parse_ip(peer)
+    # uvicorn already replaced a loopback peer by an X-Forwarded-For entry (see the module doc),
+    # which may be a private hop or not an address at all: either way the peer was a proxy.
+    if forwarded_for and (trust_all or ip is None or _internal(ip)):
         forwarded = _forwarded(forwarded_for)
-        if forwarded is None:
-            return str(ip)  # a proxy's header we cannot read: count everyone behind it as one
+        if forwarded is None:  # a proxy's header we cannot read: count everyone behind it as one
+            return str(ip) if ip is not None else peer[:100]
         ip = forwarded
+    elif ip is None:
+        return peer[:100]  # not an address (Starlette's "testclient"): count it as it is
     if ip.is_loopback:
         return None  # a visitor on this machine
     if isinstance(ip, ipaddress.IPv6Address) and not _internal(ip):
@@ -129,7 +145,8 @@ def visitor(request: Any) -> tuple[str | None, str | None]:
         # Several X-Forwarded-For headers mean the same as one joined with commas, in order.
         values = getlist("x-forwarded-for") if getlist else [headers.get("x-forwarded-for")]
         forwarded = ",".join(v for v in values if v) or None
-    return (str(session) if session else None), client_address(peer, forwarded)
+    trust_all = os.environ.get("FORWARDED_ALLOW_IPS", "").strip() == "*"
+    return (str(session) if session else None), client_address(peer, forwarded, trust_all)
 
 
 def _notice(key: str, **params: Any) -> dict[str, Any]:

@@ -227,12 +227,27 @@ def test_the_limits_come_from_flags_or_the_environment(
         ("::ffff:8.8.8.8", None, "8.8.8.8"),
         ("2a00:1450:4001:80b::200e", None, "2a00:1450:4001:80b::/64"),  # IPv6: the /64
         ("127.0.0.1", "[2a00:1450:4001:80b::1]:443", "2a00:1450:4001:80b::/64"),
-        ("testclient", None, None),  # not a network peer
-        (None, "8.8.8.8", None),
+        ("testclient", None, "testclient"),  # not an address: counted as it is
+        (None, "8.8.8.8", None),  # no network peer
+        # uvicorn already put an X-Forwarded-For entry in place of a loopback peer:
+        ("10.0.0.5", "8.8.8.8, 10.0.0.5", "8.8.8.8"),
+        ("not-an-address", "8.8.8.8, not-an-address", "not-an-address"),
     ],
 )
 def test_client_address(peer: str | None, forwarded_for: str | None, expected: str | None) -> None:
     assert client_address(peer, forwarded_for) == expected
+
+
+def test_with_uvicorn_trusting_every_peer_its_choice_is_not_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FORWARDED_ALLOW_IPS=* makes uvicorn report the leftmost entry, which the visitor wrote."""
+    request = SimpleNamespace(
+        session_hash=None,
+        client=SimpleNamespace(host="1.1.1.1"),
+        headers={"x-forwarded-for": "1.1.1.1, 8.8.8.8"},
+    )
+    assert visitor(request) == (None, "1.1.1.1")  # a direct visitor: the header is not read
+    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
+    assert visitor(request) == (None, "8.8.8.8")
 
 
 def test_visitor_reads_a_gradio_request() -> None:
@@ -341,12 +356,13 @@ async def until(condition: Callable[[], bool], timeout: float) -> bool:
 def test_a_flooding_client_does_not_slow_down_another_visitor(
     flood_app: str, server: OpenAITestServer
 ) -> None:
-    """One client sends 40 chats at once, each in a new session (raw HTTP), through a proxy on
-    loopback (as through Gradio's share tunnel or nginx): the last X-Forwarded-For entry is the
-    proxy's word, the flooder's own rotating entries on the left do not count."""
+    """One client sends 40 chats at once, each in a new session (raw HTTP), through proxies: one on
+    loopback (as Gradio's share tunnel or nginx), behind it one of several inner hops (as on a
+    hosting platform). The flooder's own rotating X-Forwarded-For entries on the left do not count;
+    its address (8.8.8.8) is the rightmost public one."""
     chat = Chat(flood_app)
-    flood_headers = [{"X-Forwarded-For": f"10.{i}.0.1, 8.8.8.8"} for i in range(FLOOD)]
-    other = {"X-Forwarded-For": "9.9.9.9"}  # the second visitor, through the same proxy
+    flood_headers = [{"X-Forwarded-For": f"1.2.3.{i}, 8.8.8.8, 10.0.{i}.1"} for i in range(FLOOD)]
+    other = {"X-Forwarded-For": "9.9.9.9, 10.0.0.1"}  # the second visitor, the same way
     limit = fairness.DEFAULT_PER_ADDRESS
     tag = uuid.uuid4().hex[:8]
 
