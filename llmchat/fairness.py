@@ -45,6 +45,12 @@ visitor would otherwise share 127.0.0.1 with the owner's own tabs and scripts (b
 local visitors at once). Share-link visitors always arrive with the header, so they are counted
 by their own address.
 
+What this does not bound is the *rate* of requests: each turned-away chat is still a Gradio event
+(through the raw API, with a session of its own) that the app must take in before it reaches this
+module. 140 at once took about 10 s to take in on 2 busy cores, during which a newcomer's request
+waits in Gradio's queue for up to a second or so (``benchmarks/fair_share.py``); a client that
+resends without pause keeps the app that busy.
+
 Everything here is plain asyncio on Gradio's one event loop (no locks needed); the notices are
 :mod:`llmchat.i18n_catalog` entries, translated like every other notice.
 """

@@ -251,7 +251,7 @@ NOTICES: tuple[NoticeTemplate, ...] = (
             Template(
                 "This app streams at most {limit} answers at once for {who}; yours starts as soon as "
                 "one of them ends.",
-                "このアプリが同時に生成する回答は{who}あたり {limit} 件までです。"
+                "このアプリが同時に生成する回答は {who}あたり {limit} 件までです。"
                 "どれかが終わりしだい、この回答を始めます。",
             ),
         ),
@@ -264,7 +264,7 @@ NOTICES: tuple[NoticeTemplate, ...] = (
                 "This app streams at most {limit} answers at once for {who} and keeps at most {waiting} "
                 "more waiting, so this message was not sent to the model. Wait for an answer to end, "
                 "then press Retry.",
-                "このアプリが同時に生成する回答は{who}あたり {limit} 件まで、順番待ちもあと {waiting} "
+                "このアプリが同時に生成する回答は {who}あたり {limit} 件まで、順番待ちもあと {waiting} "
                 "件までのため、このメッセージはモデルに送っていません。"
                 f"回答が終わるのを待ってから{_RETRY_JA}。",
             ),
