@@ -14,6 +14,7 @@ from pathlib import Path
 import gradio as gr
 
 from llmchat.embedded import install_signal_handlers, stop_all
+from llmchat.fairness import DEFAULT_PER_ADDRESS, DEFAULT_PER_VISITOR
 from llmchat.limits import DEFAULT_LIMITS, MB, VisitorLimits
 from llmchat.presets import ENV_BASE_URL, PresetCatalog, load_catalog
 from llmchat.servers import ServerResolver
@@ -47,6 +48,8 @@ class AppConfig:
     concurrency: int
     limits: VisitorLimits = DEFAULT_LIMITS
     lang: str | None = None
+    max_answers_per_visitor: int = DEFAULT_PER_VISITOR
+    max_answers_per_address: int = DEFAULT_PER_ADDRESS
 
 
 class UsageError(Exception):
@@ -82,7 +85,8 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         description="llmchat: a web chat for LLMs served over the OpenAI API.",
         epilog="Environment: OPENAI_BASE_URL, OPENAI_API_KEY, LLMCHAT_MODEL fill in what a preset "
         "leaves out; LLMCHAT_PRESET, LLMCHAT_CONFIG_DIR, LLMCHAT_AUTH, LLMCHAT_CONCURRENCY, LLMCHAT_LANG, "
-        "GRADIO_SERVER_NAME and GRADIO_SERVER_PORT give defaults for the flags.",
+        "LLMCHAT_MAX_ANSWERS_PER_VISITOR, LLMCHAT_MAX_ANSWERS_PER_ADDRESS, GRADIO_SERVER_NAME and "
+        "GRADIO_SERVER_PORT give defaults for the flags.",
     )
     parser.add_argument(
         "--preset",
@@ -162,6 +166,22 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
             help=f"{text} (default {default:,}; env {variable})",
         )
     parser.add_argument(
+        "--max-answers-per-visitor",
+        type=int,
+        default=int(env.get("LLMCHAT_MAX_ANSWERS_PER_VISITOR") or DEFAULT_PER_VISITOR),
+        metavar="N",
+        help=f"answers one visitor (browser tab, API session) may have streaming at once, and as many "
+        f"more waiting; the rest are refused (default {DEFAULT_PER_VISITOR}; 0 = no limit)",
+    )
+    parser.add_argument(
+        "--max-answers-per-address",
+        type=int,
+        default=int(env.get("LLMCHAT_MAX_ANSWERS_PER_ADDRESS") or DEFAULT_PER_ADDRESS),
+        metavar="N",
+        help=f"the same for all visitors from one client address, e.g. one network behind NAT "
+        f"(default {DEFAULT_PER_ADDRESS}; 0 = no limit)",
+    )
+    parser.add_argument(
         "--lang",
         default=env.get("LLMCHAT_LANG") or None,
         metavar="en|ja",
@@ -180,6 +200,10 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         limits = VisitorLimits(**values)  # type: ignore[arg-type]
     except ValueError as exc:
         raise UsageError(f"limits: {exc}") from None
+    for flag in ("max_answers_per_visitor", "max_answers_per_address"):
+        if getattr(args, flag) < 0:
+            name = "--" + flag.replace("_", "-")
+            raise UsageError(f"{name}: {getattr(args, flag)} is invalid; expected 0 (no limit) or more")
     if args.concurrency < 1:
         raise UsageError(
             f"--concurrency: {args.concurrency} is invalid; expected a whole number of at least 1"
@@ -194,6 +218,8 @@ def parse_args(argv: list[str], environ: dict[str, str] | None = None) -> AppCon
         concurrency=args.concurrency,
         limits=limits,
         lang=args.lang,
+        max_answers_per_visitor=args.max_answers_per_visitor,
+        max_answers_per_address=args.max_answers_per_address,
     )
 
 
@@ -232,6 +258,8 @@ def build_from_config(config: AppConfig) -> gr.Blocks:
         resolver=resolver,
         limits=config.limits,
         lang=config.lang or catalog.presets[preset].settings.lang,
+        max_answers_per_visitor=config.max_answers_per_visitor,
+        max_answers_per_address=config.max_answers_per_address,
     )
 
 

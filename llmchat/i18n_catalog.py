@@ -249,6 +249,33 @@ NOTICES: tuple[NoticeTemplate, ...] = (
             ),
         ),
     ),
+    # --- llmchat.fairness: answers at once per visitor / address ----------------------------
+    NoticeTemplate(
+        "fair_waiting",
+        Template("⏳ Waiting for a free slot", "⏳ 空きを待っています"),
+        (
+            Template(
+                "This app streams at most {limit} answers at once for {who}; yours starts as soon as "
+                "one of them ends.",
+                "このアプリが同時に生成する回答は {who}あたり {limit} 件までです。"
+                "どれかが終わりしだい、この回答を始めます。",
+            ),
+        ),
+    ),
+    NoticeTemplate(
+        "fair_refused",
+        Template("⚠️ Too many answers at once", "⚠️ 同時に頼んだ回答が多すぎます"),
+        (
+            Template(
+                "This app streams at most {limit} answers at once for {who} and keeps at most {waiting} "
+                "more waiting, so this message was not sent to the model. Wait for an answer to end, "
+                "then press Retry.",
+                "このアプリが同時に生成する回答は {who}あたり {limit} 件まで、順番待ちもあと {waiting} "
+                "件までのため、このメッセージはモデルに送っていません。"
+                f"回答が終わるのを待ってから{_RETRY_JA}。",
+            ),
+        ),
+    ),
     NoticeTemplate(
         "history_trimmed",
         Template(
@@ -445,6 +472,8 @@ FRAGMENTS: tuple[Template, ...] = (
         "サーバーの応答が llmchat の読み込む上限の {limit} バイトを超えたため、残りは読み込みませんでした。",
     ),
     Template("connection failed", "接続に失敗"),
+    Template("one visitor", "1 人"),
+    Template("one network address", "1 つのネットワークアドレス"),
     Template("text files", "テキストファイル"),
     Template("images", "画像"),
 )

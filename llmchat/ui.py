@@ -29,6 +29,7 @@ from llmchat.cache_sweep import CacheSweeper
 from llmchat.chat import Reply, make_chat_fn
 from llmchat.client import ClientPool
 from llmchat.errors import Notice
+from llmchat.fairness import DEFAULT_PER_ADDRESS, DEFAULT_PER_VISITOR, FairShare, visitor
 from llmchat.i18n import label
 from llmchat.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.models import ModelDirectory
@@ -147,11 +148,14 @@ def build_demo(
     resolver: ServerResolver | None = None,
     limits: VisitorLimits = DEFAULT_LIMITS,
     lang: str | None = None,
+    max_answers_per_visitor: int = DEFAULT_PER_VISITOR,
+    max_answers_per_address: int = DEFAULT_PER_ADDRESS,
 ) -> gr.Blocks:
     """Build the whole app. ``default_preset`` must be a key of ``catalog.presets``.
 
     ``lang`` ("en" or "ja", e.g. from ``--lang``) forces the page's language; otherwise the
     default preset's ``lang:`` does, and without either each visitor's browser decides.
+    ``max_answers_per_*`` bound the answers one visitor streams at once (:mod:`llmchat.fairness`).
     """
     first = catalog.presets[default_preset]
     s = first.settings
@@ -161,6 +165,7 @@ def build_demo(
     models = ModelDirectory(pool, resolver)
     page = Page(catalog, models, forced, limits)
     inner = make_chat_fn(catalog, pool, resolver, limits, models)
+    fair = FairShare(max_answers_per_visitor, max_answers_per_address)
 
     async def chat(
         message: str | dict[str, Any],
@@ -181,10 +186,11 @@ def build_demo(
         """One turn: the message (text, or {"text", "files"}) and every control; `model` empty
         means the preset's model. Yields the growing answer."""
         lang = page.lang(request)
-        async for reply in inner(
-            message, history, preset, mode, system_prompt, temperature, top_p, max_tokens,
+        answer = functools.partial(
+            inner, message, history, preset, mode, system_prompt, temperature, top_p, max_tokens,
             frequency_penalty, presence_penalty, seed, show_stats, model,
-        ):  # fmt: skip
+        )  # fmt: skip
+        async for reply in fair.take_turn(fair.limits(*visitor(request)), answer):
             yield i18n.translate_reply(explain_image_refusal(reply), lang)
 
     with ChatApp(title="llmchat", fill_height=True, analytics_enabled=False) as demo:
