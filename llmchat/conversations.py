@@ -30,6 +30,7 @@ from llmchat.chat import MAX_HISTORY_MESSAGES, validate_params
 from llmchat.i18n import Lang, text
 from llmchat.presets import PresetCatalog, PresetError
 from llmchat.request import content_files, content_text, history_to_messages
+from llmchat.safe_markdown import safe_markdown, safe_message
 
 FORMAT = "llmchat-conversation"
 VERSION = 1
@@ -87,11 +88,12 @@ class ImportProblem(Exception):
 
 
 def _clean_block(block: Any) -> Any:
-    """One piece of a stored message's content, or None when it is not something we wrote."""
+    """One piece of a stored message's content, or None when it is not something we wrote.
+    Text is made safe to show (:mod:`llmchat.safe_markdown`): the browser's copy is not trusted."""
     if isinstance(block, str):
-        return block[:MAX_TEXT_CHARS]
+        return safe_markdown(block[:MAX_TEXT_CHARS])
     if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
-        return {"type": "text", "text": block["text"][:MAX_TEXT_CHARS]}
+        return {"type": "text", "text": safe_markdown(block["text"][:MAX_TEXT_CHARS])}
     files = content_files(block)
     if files and is_uploaded(files[0][0]):
         path, name = files[0]
@@ -115,7 +117,7 @@ def clean_history(value: Any) -> list[dict[str, Any]]:
         clean: dict[str, Any] = {"role": message["role"], "content": kept}
         metadata = message.get("metadata")
         if isinstance(metadata, dict) and isinstance(metadata.get("title"), str) and metadata["title"]:
-            meta: dict[str, Any] = {"title": metadata["title"][:500]}
+            meta: dict[str, Any] = {"title": safe_markdown(metadata["title"][:500])}
             if metadata.get("status") in ("pending", "done"):
                 meta["status"] = "done"  # a stored "pending" spinner would spin forever
             if isinstance(metadata.get("duration"), int | float):
@@ -304,7 +306,9 @@ def parse_import(data: bytes, catalog: PresetCatalog) -> Snapshot:
             continue
         if role not in ("user", "assistant"):
             raise ImportProblem("import_bad_role", index=index, role=str(role)[:20])
-        history.append({"role": role, "content": _content(message, index, folder)})
+        # Shown in the chat: made safe (no image from another host, no form); the system prompt
+        # above is not shown there and is kept as written.
+        history.append(safe_message({"role": role, "content": _content(message, index, folder)}))
     parameters = document.get("parameters")
     if system_prompt is not None and not (isinstance(parameters, dict) and "system_prompt" in parameters):
         document = {**document, "parameters": {**(parameters or {}), "system_prompt": system_prompt}}

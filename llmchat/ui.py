@@ -30,6 +30,7 @@ from llmchat.models import ModelDirectory
 from llmchat.page import Page, describe_preset, preset_values, seed_text
 from llmchat.presets import PresetCatalog
 from llmchat.request import Mode
+from llmchat.safe_markdown import safe_reply
 from llmchat.servers import ServerResolver
 
 STORAGE_KEY = "llmchat-conversation"
@@ -152,13 +153,14 @@ def build_demo(
         request: gr.Request | None = None,
     ) -> AsyncIterator[Reply]:
         """One turn: the message (text, or {"text", "files"}) and every control; `model` empty
-        means the preset's model. Yields the growing answer."""
+        means the preset's model. Yields the growing answer, made safe to show (no image from
+        another host, no form: :mod:`llmchat.safe_markdown`)."""
         lang = page.lang(request)
         async for reply in inner(
             message, history, preset, mode, system_prompt, temperature, top_p, max_tokens,
             frequency_penalty, presence_penalty, seed, show_stats, model,
         ):  # fmt: skip
-            yield i18n.translate_reply(explain_image_refusal(reply), lang)
+            yield safe_reply(i18n.translate_reply(explain_image_refusal(reply), lang))
 
     with ChatApp(title="llmchat", fill_height=True, analytics_enabled=False) as demo:
         demo.llmchat_i18n = i18n.make_i18n(forced)
