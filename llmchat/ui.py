@@ -21,7 +21,7 @@ import gradio as gr
 from gradio.components.multimodal_textbox import MultimodalData
 from pydantic import model_validator
 
-from llmchat import i18n
+from llmchat import csp, i18n
 from llmchat.chat import MAX_MESSAGE_CHARS, Reply, make_chat_fn
 from llmchat.client import ClientPool
 from llmchat.errors import Notice
@@ -71,14 +71,15 @@ def message_box(**kwargs: Any) -> gr.MultimodalTextbox:
 
 
 class ChatApp(gr.Blocks):
-    """``gr.Blocks`` that passes its own translations to ``launch()``, whoever launches it
-    (the CLI, the tests, ``gradio gradio_app.py``, Spaces): ``launch`` is where Gradio takes them."""
+    """``gr.Blocks`` that passes its own translations and Content-Security-Policy (:mod:`llmchat.csp`)
+    to ``launch()``, whoever launches it (the CLI, the tests, ``gradio gradio_app.py``, Spaces):
+    ``launch`` is where Gradio takes them."""
 
     llmchat_i18n: gr.I18n | None = None
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("i18n", self.llmchat_i18n)
-        return super().launch(*args, **kwargs)
+        return super().launch(*args, **csp.launch_options(kwargs))
 
 
 def problems_markdown(problems: list[str]) -> str:
