@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import mimetypes
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -97,7 +98,10 @@ def _clean_block(block: Any) -> Any:
     files = content_files(block)
     if files and is_uploaded(files[0][0]):
         path, name = files[0]
-        return {"type": "file", "file": {"path": path, "orig_name": name}}
+        # With its type (guessed from its name here, not taken from the browser) an image is shown
+        # as an image again after a reload, not as a file link.
+        mime = mimetypes.guess_type(path)[0]
+        return {"type": "file", "file": {"path": path, "orig_name": name, "mime_type": mime}}
     return None
 
 
