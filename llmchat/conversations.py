@@ -21,6 +21,7 @@ import base64
 import binascii
 import contextlib
 import json
+import mimetypes
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from llmchat.i18n import Lang, text
 from llmchat.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.presets import PresetCatalog, PresetError
 from llmchat.request import Message, content_files, content_text, history_to_messages
+from llmchat.safe_markdown import safe_markdown, safe_message
 
 FORMAT = "llmchat-conversation"
 VERSION = 1
@@ -91,18 +93,22 @@ class ImportProblem(Exception):
 
 
 def _clean_block(block: Any) -> Any:
-    """One piece of a stored message's content, or None when it is not something we wrote."""
+    """One piece of a stored message's content, or None when it is not something we wrote.
+    Text is made safe to show (:mod:`llmchat.safe_markdown`): the browser's copy is not trusted."""
     if isinstance(block, str):
-        return block[:MAX_TEXT_CHARS]
+        return safe_markdown(block[:MAX_TEXT_CHARS])
     if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
-        return {"type": "text", "text": block["text"][:MAX_TEXT_CHARS]}
+        return {"type": "text", "text": safe_markdown(block["text"][:MAX_TEXT_CHARS])}
     files = content_files(block)
     if files and is_uploaded(files[0][0]):
         path, name = files[0]
         # A kept conversation uses this upload: unused uploads are deleted by age (cache_sweep).
         with contextlib.suppress(OSError):
             os.utime(path)
-        return {"type": "file", "file": {"path": path, "orig_name": name}}
+        # With its type (guessed from its name here, not taken from the browser) an image is shown
+        # as an image again after a reload, not as a file link.
+        mime = mimetypes.guess_type(path)[0]
+        return {"type": "file", "file": {"path": path, "orig_name": name, "mime_type": mime}}
     return None
 
 
@@ -130,7 +136,7 @@ def clean_history(value: Any, limits: VisitorLimits = DEFAULT_LIMITS) -> list[di
         clean: dict[str, Any] = {"role": message["role"], "content": kept}
         metadata = message.get("metadata")
         if isinstance(metadata, dict) and isinstance(metadata.get("title"), str) and metadata["title"]:
-            meta: dict[str, Any] = {"title": metadata["title"][:500]}
+            meta: dict[str, Any] = {"title": safe_markdown(metadata["title"][:500])}
             if metadata.get("status") in ("pending", "done"):
                 meta["status"] = "done"  # a stored "pending" spinner would spin forever
             if isinstance(metadata.get("duration"), int | float):
@@ -346,7 +352,9 @@ def parse_import(data: bytes, catalog: PresetCatalog, max_bytes: int = MAX_IMPOR
             continue
         if role not in ("user", "assistant"):
             raise ImportProblem("import_bad_role", index=index, role=str(role)[:20])
-        history.append({"role": role, "content": _content(message, index, folder)})
+        # Shown in the chat: made safe (no image from another host, no form); the system prompt
+        # above is not shown there and is kept as written.
+        history.append(safe_message({"role": role, "content": _content(message, index, folder)}))
     parameters = document.get("parameters")
     if system_prompt is not None and not (isinstance(parameters, dict) and "system_prompt" in parameters):
         document = {**document, "parameters": {**(parameters or {}), "system_prompt": system_prompt}}

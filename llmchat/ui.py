@@ -23,7 +23,7 @@ from gradio.components.multimodal_textbox import MultimodalData
 from pydantic import model_validator
 from starlette.middleware import Middleware
 
-from llmchat import i18n
+from llmchat import csp, i18n
 from llmchat.attachments import upload_root
 from llmchat.cache_sweep import CacheSweeper
 from llmchat.chat import Reply, make_chat_fn
@@ -37,6 +37,7 @@ from llmchat.page import Page, describe_preset, preset_values, seed_text
 from llmchat.presets import PresetCatalog
 from llmchat.request import Mode
 from llmchat.route_guard import PrivateRouteGuard
+from llmchat.safe_markdown import safe_reply
 from llmchat.servers import ServerResolver
 
 STORAGE_KEY = "llmchat-conversation"
@@ -78,8 +79,9 @@ def message_box(**kwargs: Any) -> gr.MultimodalTextbox:
 
 class ChatApp(gr.Blocks):
     """``gr.Blocks`` that brings its own launch settings, whoever launches it (the CLI, the
-    tests, ``gradio gradio_app.py``, Spaces): translations, the upload size limit, the guard of
-    the page's private handlers, and the sweep of unused uploads."""
+    tests, ``gradio gradio_app.py``, Spaces): translations, the Content-Security-Policy
+    (:mod:`llmchat.csp`), the upload size limit, the guard of the page's private handlers, and
+    the sweep of unused uploads."""
 
     llmchat_i18n: gr.I18n | None = None
     llmchat_limits: VisitorLimits = DEFAULT_LIMITS
@@ -100,7 +102,7 @@ class ChatApp(gr.Blocks):
         if self.llmchat_sweeper is None:
             self.llmchat_sweeper = CacheSweeper(Path(upload_root()), self.llmchat_limits.keep_uploads_seconds)
         self.llmchat_sweeper.start()
-        return super().launch(*args, **kwargs)
+        return super().launch(*args, **csp.launch_options(kwargs))
 
     def close(self, *args: Any, **kwargs: Any) -> Any:
         if self.llmchat_sweeper is not None:
@@ -184,14 +186,15 @@ def build_demo(
         request: gr.Request | None = None,
     ) -> AsyncIterator[Reply]:
         """One turn: the message (text, or {"text", "files"}) and every control; `model` empty
-        means the preset's model. Yields the growing answer."""
+        means the preset's model. Yields the growing answer, made safe to show (no image from
+        another host, no form: :mod:`llmchat.safe_markdown`)."""
         lang = page.lang(request)
         answer = functools.partial(
             inner, message, history, preset, mode, system_prompt, temperature, top_p, max_tokens,
             frequency_penalty, presence_penalty, seed, show_stats, model,
         )  # fmt: skip
         async for reply in fair.take_turn(fair.limits(*visitor(request)), answer):
-            yield i18n.translate_reply(explain_image_refusal(reply), lang)
+            yield safe_reply(i18n.translate_reply(explain_image_refusal(reply), lang))
 
     with ChatApp(title="llmchat", fill_height=True, analytics_enabled=False) as demo:
         demo.llmchat_i18n = i18n.make_i18n(forced)
