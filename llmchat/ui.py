@@ -92,11 +92,25 @@ class ChatApp(gr.Blocks):
         (ours are private; ChatInterface's own are "undocumented")."""
         return {str(fn.api_name) for fn in self.fns.values() if fn.api_visibility != "public"}
 
+    def logged_out(self, cookies: dict[str, str]) -> bool:
+        """True when the app requires a login (``--auth``) and these cookies hold none; the same
+        check as Gradio's own ``login_check``."""
+        app = getattr(self, "server_app", None)
+        if app is None or app.auth is None or app.auth_dependency is not None:
+            return False
+        token = cookies.get(f"access-token-{app.cookie_id}") or cookies.get(
+            f"access-token-unsecure-{app.cookie_id}"
+        )
+        return app.tokens.get(token) is None
+
     def launch(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("i18n", self.llmchat_i18n)
         kwargs.setdefault("max_file_size", self.llmchat_limits.max_upload_bytes)
+        # Gradio's run history page (/gradio_api/runs) records API calls in the browser: a chat
+        # keeps its own conversations, so it is off.
+        kwargs.setdefault("run_history", False)
         app_kwargs = dict(kwargs.get("app_kwargs") or {})
-        guard = Middleware(PrivateRouteGuard, private_names=self.page_only_names)
+        guard = Middleware(PrivateRouteGuard, private_names=self.page_only_names, logged_out=self.logged_out)
         app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), guard]
         kwargs["app_kwargs"] = app_kwargs
         if self.llmchat_sweeper is None:
