@@ -201,13 +201,24 @@ def test_an_import_with_an_out_of_range_max_tokens_is_lowered_to_the_limit(
     )
     path = raw_gradio.upload(url, exported)
     index = raw_gradio.fn_index(url, "import_file")
-    outputs = raw_gradio.call(url, index, [{"path": path, "meta": {"_type": "gradio.FileData"}}])
+    session = uuid.uuid4().hex
+    outputs = raw_gradio.call(url, index, [{"path": path, "meta": {"_type": "gradio.FileData"}}], session)
     status = outputs[-1]["value"]
     assert "max_tokens 1000000 is above this preset's limit; 128 is used instead" in status
     max_tokens = next(
         o for o in outputs if isinstance(o, dict) and o.get("__type__") == "update" and o.get("maximum")
     )
     assert (max_tokens["value"], max_tokens["maximum"]) == (128, 128)
+    # Then a send from that session with the imported value: refused, nothing reaches the server.
+    client = Client(url, verbose=False)
+    client.session_hash = session
+    try:
+        reply = client.predict("go on", preset="capped", max_tokens=1_000, api_name="/chat")
+    except Exception as exc:
+        reply = str(exc)
+    finally:
+        client.close()
+    assert "128" in str(reply) and server.chat_bodies == []
 
 
 def test_a_lone_surrogate_is_replaced_and_the_message_still_sent(url: str, server: OpenAITestServer) -> None:
