@@ -2,7 +2,7 @@
 
 Run ``.venv/bin/python -m benchmarks.embedded_rate`` (about a minute on 2 cores); ``stream_bench``
 runs it too, as its part E. It starts SmolLM2-135M with ``llama_cpp.server`` exactly as llmchat's
-embedded default does (``llmchat.embedded.EmbeddedServer``: n_ctx 2048, every core but one) and
+embedded default does (``llmchat.engine.embedded.EmbeddedServer``: n_ctx 2048, every core but one) and
 the app as a child process with a preset pointing at that server, then, ``--runs`` times, asks the
 same question three ways one after the other:
 

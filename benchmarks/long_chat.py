@@ -6,7 +6,7 @@ plot unless ``--png`` is given). ``--replot run.json`` prints the tables and dra
 from an earlier run's ``--json`` file.
 
 The same user messages go, one conversation each way, to SmolLM2-135M served by
-``llama_cpp.server`` with ``n_ctx=2048`` (``llmchat.embedded.EmbeddedServer``; each way gets its
+``llama_cpp.server`` with ``n_ctx=2048`` (``llmchat.engine.embedded.EmbeddedServer``; each way gets its
 own fresh server, so prompt caches never mix):
 
 1. **llmchat**: the real app as a child process (``gradio_app.py --config-dir TMP --preset
@@ -21,7 +21,7 @@ own fresh server, so prompt caches never mix):
 
 After each llmchat answer the benchmark waits ``--pause`` seconds (15 by default) before the next
 question, as a person reads the answer and types: that is when llmchat's cache warm-up runs
-(``llmchat/warmup.py``: when the next turn will leave out older turns, the server evaluates the
+(``llmchat/engine/warmup.py``: when the next turn will leave out older turns, the server evaluates the
 shortened conversation right after the answer). Nothing else runs meanwhile; the seed's turns do not
 depend on it (it does nothing between turns). ``--pause 0`` sends the next question at once.
 
@@ -306,7 +306,7 @@ class ServerLog:
 
 def start_embedded(stack: contextlib.ExitStack, name: str, n_ctx: int, threads: int | None) -> Any:
     """A fresh llama_cpp.server with SmolLM2, stopped when ``stack`` closes."""
-    from llmchat.embedded import EmbeddedServer, EmbeddedSettings
+    from llmchat.engine.embedded import EmbeddedServer, EmbeddedSettings
 
     settings = EmbeddedSettings(model="smollm2", n_ctx=n_ctx, n_threads=threads)  # None: every core
     server = EmbeddedServer(settings, name=name)
@@ -366,7 +366,7 @@ def answer_and_titles(output: Any) -> tuple[str, list[str]]:
 
 class LlmchatWay:
     name = "llmchat"
-    works_between_turns = True  # the cache warm-up after an answer (llmchat/warmup.py)
+    works_between_turns = True  # the cache warm-up after an answer (llmchat/engine/warmup.py)
 
     def __init__(self, n_ctx: int, max_tokens: int, threads: int | None = None) -> None:
         self.n_ctx, self.max_tokens, self.threads = n_ctx, max_tokens, threads

@@ -1,4 +1,4 @@
-"""How long llmchat.safe_markdown takes on a 20 kB answer (issue 11, part 3).
+"""How long llmchat.core.safe_markdown takes on a 20 kB answer (issue 11, part 3).
 
 The chat runs it on every streamed update of an answer (at most ~20 a second per answer), so what
 matters is one update of a long answer, from scratch (a restored or imported message) and while the
@@ -13,8 +13,8 @@ from __future__ import annotations
 import statistics
 import time
 
-import llmchat.safe_html as safe_html
-import llmchat.safe_markdown as sm
+import llmchat.core.safe_html as safe_html
+import llmchat.core.safe_markdown as sm
 
 TYPICAL = (
     "## Parsing HTML in Python\n\n"

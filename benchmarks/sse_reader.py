@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 
 import httpx2
 
-from llmchat.client import StreamOutcome, _read_event, _sse_data
+from llmchat.engine.stream import StreamOutcome, _read_event, _sse_data
 
 
 def _event(i: int) -> bytes:

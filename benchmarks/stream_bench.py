@@ -735,16 +735,16 @@ def _has(stack: str, *needles: str) -> bool:
 
 def categorize(stack: str) -> str:
     """Which part of the app a py-spy stack sample belongs to (most specific first)."""
-    upstream = _has(stack, "stream_deltas (llmchat/client.py", "openai/_streaming.py", "AsyncStream")
+    upstream = _has(stack, "stream_deltas (llmchat/engine/stream.py", "openai/_streaming.py", "AsyncStream")
     if _has(stack, "openai/_models.py", "_process_response_data"):
         return "openai: chunk dict -> typed objects (construct_type)"
     if upstream and _has(stack, "httpx2/", "httpcore2/", "h11/", "anyio/"):
         return "httpx2/httpcore2/h11: reading the LLM's HTTP stream"
     if _has(stack, "openai/_streaming.py"):
         return "openai: SSE line decoding + json.loads"
-    if _has(stack, "stream_deltas (llmchat/client.py"):
+    if _has(stack, "stream_deltas (llmchat/engine/stream.py"):
         return "llmchat: stream_deltas (request, per-chunk fields)"
-    if _has(stack, "llmchat/streaming.py"):
+    if _has(stack, "llmchat/core/coalesce.py"):
         return "llmchat: coalescer"
     if _has(stack, "llmchat/"):
         return "llmchat: chat fn (validation, ReplyView, ThinkSplitter)"

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import gradio as gr
 
-from llmchat.embedded import install_signal_handlers, stop_all
-from llmchat.fairness import DEFAULT_PER_ADDRESS, DEFAULT_PER_VISITOR
-from llmchat.limits import DEFAULT_LIMITS, MB, VisitorLimits
-from llmchat.presets import ENV_BASE_URL, PresetCatalog, load_catalog
-from llmchat.servers import ServerResolver
-from llmchat.ui import build_demo
+from llmchat.core.limits import DEFAULT_LIMITS, MB, VisitorLimits
+from llmchat.core.presets import ENV_BASE_URL, PresetCatalog, load_catalog
+from llmchat.engine.embedded import install_signal_handlers, stop_all
+from llmchat.engine.fairness import DEFAULT_PER_ADDRESS, DEFAULT_PER_VISITOR
+from llmchat.engine.servers import ServerResolver
+from llmchat.web.app import build_demo
 
 log = logging.getLogger("llmchat")
 

@@ -109,7 +109,7 @@ def wait_saved(page: Page) -> None:
     """Wait until the browser's copy of the conversation has caught up with the page.
 
     It is saved by a server round trip once the conversation has settled (see SAVE_WHEN_SETTLED_JS
-    in llmchat/ui.py); a reload or an export right after an answer would otherwise race it.
+    in llmchat/web/app.py); a reload or an export right after an answer would otherwise race it.
     """
     page.wait_for_function(
         """() => new Promise(resolve => {

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-from llmchat.presets import load_catalog
-from llmchat.ui import build_demo
+from llmchat.core.presets import load_catalog
+from llmchat.web.app import build_demo
 from tests.openai_test_server import OpenAITestServer
 
 SECRET_KEY = "sk-test-secret-0123456789abcdef"

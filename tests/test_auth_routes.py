@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from llmchat.presets import load_catalog
-from llmchat.ui import build_demo
+from llmchat.core.presets import load_catalog
+from llmchat.web.app import build_demo
 from tests.conftest import free_port
 from tests.openai_test_server import OpenAITestServer
 

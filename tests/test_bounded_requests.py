@@ -18,10 +18,10 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from llmchat import cache_sweep
-from llmchat.conversations import Settings, stored
-from llmchat.page import Page
-from llmchat.presets import load_catalog
+from llmchat.core.conversation_file import Settings, stored
+from llmchat.core.presets import load_catalog
+from llmchat.web import cache_sweep
+from llmchat.web.handlers import Page
 from tests import raw_gradio
 from tests.app_process import app_process
 from tests.conftest import launch_app, write_presets

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from llmchat.csp import POLICY
+from llmchat.web.csp import POLICY
 from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (browser)
     ARTIFACTS,
     BOT,

@@ -14,7 +14,7 @@ import pytest
 from gradio_client import Client
 
 from llmchat.cli import AppConfig, UsageError, choose_preset, parse_args
-from llmchat.presets import load_catalog
+from llmchat.core.presets import load_catalog
 from tests.conftest import SECRET_KEY, free_port
 from tests.openai_test_server import Behavior, OpenAITestServer
 

@@ -13,7 +13,7 @@ from typing import Any
 import openai
 import pytest
 
-from llmchat.client import Delta, StreamOutcome, stream_deltas
+from llmchat.engine.stream import Delta, StreamOutcome, stream_deltas
 from tests.openai_test_server import Behavior, OpenAITestServer
 
 BODY: dict[str, Any] = {

@@ -19,9 +19,9 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from llmchat.embedded import EmbeddedServer, EmbeddedSettings
-from llmchat.presets import load_catalog
-from llmchat.ui import build_demo
+from llmchat.core.presets import load_catalog
+from llmchat.engine.embedded import EmbeddedServer, EmbeddedSettings
+from llmchat.web.app import build_demo
 from tests.conftest import free_port
 from tests.openai_test_server import OpenAITestServer
 from tests.replies import answer_of as text_of

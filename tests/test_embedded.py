@@ -25,7 +25,7 @@ import openai
 import pytest
 from pydantic import ValidationError
 
-from llmchat.embedded import EmbeddedError, EmbeddedServer, EmbeddedSettings, resolve_model_path
+from llmchat.engine.embedded import EmbeddedError, EmbeddedServer, EmbeddedSettings, resolve_model_path
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -195,7 +195,7 @@ def test_concurrent_ensure_running_share_one_start(
     async def main() -> list[str]:
         return await asyncio.gather(*(fresh.ensure_running() for _ in range(3)))
 
-    with caplog.at_level(logging.INFO, logger="llmchat.embedded"):
+    with caplog.at_level(logging.INFO, logger="llmchat.engine.embedded"):
         urls = asyncio.run(main())
     messages = [record.getMessage() for record in caplog.records]
     assert sum("starting the local model SmolLM2" in message for message in messages) == 1
@@ -247,7 +247,7 @@ SCRIPT = textwrap.dedent(
     """
     import signal, time
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, even if launched with &
-    from llmchat.embedded import EmbeddedServer, EmbeddedSettings, install_signal_handlers
+    from llmchat.engine.embedded import EmbeddedServer, EmbeddedSettings, install_signal_handlers
     print(len(install_signal_handlers()), flush=True)
     server = EmbeddedServer(EmbeddedSettings())
     server.start()

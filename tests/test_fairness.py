@@ -23,10 +23,11 @@ import pytest
 from gradio_client import Client
 from starlette.datastructures import Headers
 
-from llmchat import cli, fairness
-from llmchat.fairness import FairShare, client_address, visitor
-from llmchat.presets import load_catalog
-from llmchat.ui import build_demo
+from llmchat import cli
+from llmchat.core.presets import load_catalog
+from llmchat.engine import fairness
+from llmchat.engine.fairness import FairShare, client_address, visitor
+from llmchat.web.app import build_demo
 from tests.conftest import free_port
 from tests.openai_test_server import OpenAITestServer
 
@@ -168,7 +169,7 @@ def test_take_turn_says_why_it_waits_and_never_answers_a_refused_turn() -> None:
 
 
 def test_the_notices_are_in_japanese_for_japanese_visitors() -> None:
-    from llmchat import i18n
+    from llmchat.web import i18n
 
     for key in ("fair_waiting", "fair_refused"):
         for who in ("one visitor", "one network address"):

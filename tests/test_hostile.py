@@ -11,8 +11,8 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from llmchat.chat import MAX_HISTORY_MESSAGES, make_chat_fn
-from llmchat.presets import load_catalog
+from llmchat.core.presets import load_catalog
+from llmchat.engine.chat import MAX_HISTORY_MESSAGES, make_chat_fn
 from tests.openai_test_server import Behavior, OpenAITestServer
 from tests.replies import answer_of
 from tests.replies import notes_of as notes

@@ -20,9 +20,9 @@ from typing import Any
 import pytest
 from gradio_client import Client
 
-from llmchat import server_data
-from llmchat.budget import PER_MESSAGE_OVERHEAD, estimate_tokens
-from llmchat.client import _sse_data
+from llmchat.core import server_data
+from llmchat.engine.budget import PER_MESSAGE_OVERHEAD, estimate_tokens
+from llmchat.engine.stream import _sse_data
 from tests.hostile_replies import as_json
 from tests.openai_test_server import Behavior, OpenAITestServer
 from tests.replies import answer_of

@@ -23,8 +23,8 @@ import yaml
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from llmchat.embedded import EmbeddedSettings
-from llmchat.presets import LoadedPreset, Preset, PresetError, load_preset
+from llmchat.core.presets import LoadedPreset, Preset, PresetError, load_preset
+from llmchat.engine.embedded import EmbeddedSettings
 
 PRESET_KEYS = list(Preset.model_fields)
 EMBEDDED_KEYS = list(EmbeddedSettings.model_fields)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from llmchat.presets import (
+from llmchat.core.presets import (
     SEED_BASE_URL,
     SEED_MODEL,
     SEED_SYSTEM_PROMPT,

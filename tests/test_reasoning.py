@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from llmchat.reasoning import ThinkSplitter
+from llmchat.core.reasoning import ThinkSplitter
 
 TEXT = "<think>\nLet me think: 2+2.\n</think>\n\nThe answer is 4 (not <think>)."
 

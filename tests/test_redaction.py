@@ -19,13 +19,13 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from llmchat.chat import make_chat_fn
-from llmchat.embedded import EmbeddedServer, EmbeddedSettings
-from llmchat.models import ModelDirectory
-from llmchat.page import Page
-from llmchat.presets import PresetError, load_catalog, load_preset
-from llmchat.redaction import display_url, mask, redact_text
-from llmchat.servers import ServerResolver
+from llmchat.core.presets import PresetError, load_catalog, load_preset
+from llmchat.core.redaction import display_url, mask, redact_text
+from llmchat.engine.chat import make_chat_fn
+from llmchat.engine.embedded import EmbeddedServer, EmbeddedSettings
+from llmchat.engine.models import ModelDirectory
+from llmchat.engine.servers import ServerResolver
+from llmchat.web.handlers import Page
 from tests.conftest import SECRET_KEY, free_port, launch_app
 from tests.openai_test_server import Behavior, OpenAITestServer
 from tests.replies import notes_of

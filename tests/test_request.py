@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmchat.presets import load_preset
-from llmchat.request import SamplingParams, build_messages, build_request, history_to_messages
+from llmchat.core.messages import SamplingParams, build_messages, build_request, history_to_messages
+from llmchat.core.presets import load_preset
 
 PARAMS = SamplingParams(
     system_prompt="SYS",

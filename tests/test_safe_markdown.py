@@ -1,4 +1,4 @@
-"""Model output and imported conversations cannot make the browser reach out (llmchat.safe_markdown).
+"""Model output and imported conversations cannot make the browser reach out (llmchat.core.safe_markdown).
 
 Unit tests of the rewrite, then the rewrite where text enters the app: the chat's replies (through
 the API, from our test server), the conversation kept in the browser and an imported file. What the
@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 from gradio_client import Client
 
-import llmchat.safe_markdown as sm
-from llmchat.conversations import clean_history, parse_import
-from llmchat.presets import load_catalog
-from llmchat.safe_markdown import safe_markdown, safe_reply
+import llmchat.core.safe_markdown as sm
+from llmchat.core.conversation_file import clean_history, parse_import
+from llmchat.core.presets import load_catalog
+from llmchat.core.safe_markdown import safe_markdown, safe_reply
 from tests.openai_test_server import Behavior, OpenAITestServer
 from tests.replies import answer_of, notes_of
 

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from llmchat.streaming import coalesce
+from llmchat.core.coalesce import coalesce
 
 
 async def source(

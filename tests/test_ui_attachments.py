@@ -15,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from llmchat import attachments
-from llmchat.attachments import AttachmentError, read_part, text_block
-from llmchat.client import ClientPool
-from llmchat.limits import VisitorLimits
-from llmchat.models import ModelDirectory, ModelNotOffered, choices
-from llmchat.presets import load_catalog, load_preset
-from llmchat.request import build_messages, compose_content, content_files, history_to_messages
-from llmchat.servers import ServerResolver
+from llmchat.core import attachments
+from llmchat.core.attachments import AttachmentError, read_part, text_block
+from llmchat.core.limits import VisitorLimits
+from llmchat.core.messages import build_messages, compose_content, content_files, history_to_messages
+from llmchat.core.presets import load_catalog, load_preset
+from llmchat.engine.models import ModelDirectory, ModelNotOffered, choices
+from llmchat.engine.servers import ServerResolver
+from llmchat.engine.stream import ClientPool
 from tests.openai_test_server import OpenAITestServer
 
 PNG = base64.b64decode(

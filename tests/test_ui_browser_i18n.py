@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from llmchat.presets import load_catalog
-from llmchat.ui import build_demo
+from llmchat.core.presets import load_catalog
+from llmchat.web.app import build_demo
 from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (browser, open_page)
     ARTIFACTS,
     BOT,

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from llmchat import conversations
-from llmchat.attachments import upload_root
-from llmchat.conversations import ImportProblem, Settings, parse_import, restore
-from llmchat.presets import PresetCatalog, load_catalog
+from llmchat.core import conversation_file as conversations
+from llmchat.core.attachments import upload_root
+from llmchat.core.conversation_file import ImportProblem, Settings, parse_import, restore
+from llmchat.core.presets import PresetCatalog, load_catalog
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="

@@ -17,15 +17,17 @@ import httpx
 import openai
 import pytest
 
-from llmchat import errors, i18n, server_data
-from llmchat.budget import ContextOverflow
-from llmchat.chat import MAX_HISTORY_MESSAGES, make_chat_fn
-from llmchat.client import StreamOutcome
-from llmchat.i18n_catalog import LABELS, NOTICES
-from llmchat.limits import VisitorLimits
-from llmchat.presets import load_catalog
-from llmchat.reply import THINKING_TITLE, format_stats
-from llmchat.server_data import Usage
+from llmchat.core import server_data
+from llmchat.core.limits import VisitorLimits
+from llmchat.core.presets import load_catalog
+from llmchat.core.server_data import Usage
+from llmchat.core.turn import THINKING_TITLE, format_stats
+from llmchat.engine import errors
+from llmchat.engine.budget import ContextOverflow
+from llmchat.engine.chat import MAX_HISTORY_MESSAGES, make_chat_fn
+from llmchat.engine.stream import StreamOutcome
+from llmchat.i18n.notices import LABELS, NOTICES
+from llmchat.web import i18n
 from tests.openai_test_server import Behavior, OpenAITestServer
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")

@@ -8,7 +8,7 @@ back after a reload or a restart.
 
 So llmchat sweeps by *last use* instead: reading an attachment for a turn, and restoring or
 importing a conversation that names it, set the file's modification time to now
-(:mod:`llmchat.attachments`, :mod:`llmchat.conversations`). A file unused for
+(:mod:`llmchat.core.attachments`, :mod:`llmchat.core.conversation_file`). A file unused for
 ``keep_seconds`` is deleted; a kept conversation opened at least that often keeps its files.
 Copies of exports (Gradio copies a download button's file into its cache) are only needed
 until they are downloaded, so they go after ``EXPORT_TTL``.

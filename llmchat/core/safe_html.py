@@ -1,6 +1,6 @@
 """Which raw HTML the chat may show: a few formatting tags, rebuilt with a few checked attributes.
 
-:mod:`llmchat.safe_markdown` finds where in Markdown text marked would read HTML; this module says
+:mod:`llmchat.core.safe_markdown` finds where in Markdown text marked would read HTML; this module says
 what each ``<...>`` there becomes. Anything not listed here is shown as text (``&lt;``), so forms,
 inputs, buttons, frames, objects, media, styles, SVG and images from other hosts never reach the
 page. Attributes are dropped unless listed; link targets must be web, mail, in-page or our own

@@ -1,7 +1,7 @@
 """The page's Content-Security-Policy: the browser itself refuses to load images, media, objects
 or frames from another origin, and to submit a form anywhere.
 
-:mod:`llmchat.safe_markdown` already keeps such things out of what the chat shows; this is the
+:mod:`llmchat.core.safe_markdown` already keeps such things out of what the chat shows; this is the
 second wall, for whatever a future Gradio or a gap in that rewrite lets through. It restricts only
 what chat content could abuse: scripts, styles and fonts keep Gradio's own rules (its theme loads
 fonts from Google Fonts; Gradio's login posts with ``fetch``, not a form).
@@ -9,7 +9,7 @@ fonts from Google Fonts; Gradio's login posts with ``fetch``, not a form).
 Sent two ways, because Gradio serves the page in two ways: as an HTTP header on every response of
 the app (its own page, files, API), and as a ``<meta http-equiv>`` in the page's head, which also
 holds when Gradio's Node server renders the page (SSR mode, e.g. on some Spaces). Both come from
-:func:`launch_options`, which :class:`llmchat.ui.ChatApp` applies to every ``launch()``: our CLI,
+:func:`launch_options`, which :class:`llmchat.web.app.ChatApp` applies to every ``launch()``: our CLI,
 the tests, ``gradio gradio_app.py`` and Spaces all go through it.
 """
 

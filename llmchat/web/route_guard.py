@@ -9,8 +9,8 @@ documented API (``/chat``, ``/preset_values``) is callable by name.
 What it cannot do: the page itself calls its handlers by number, through
 ``/gradio_api/queue/join`` or ``/gradio_api/run/predict`` with a ``fn_index``, and nothing
 distinguishes a browser from a script that does the same. So every handler also checks and
-bounds what it receives as if it came from the API (see :mod:`llmchat.page` and
-:mod:`llmchat.conversations`).
+bounds what it receives as if it came from the API (see :mod:`llmchat.web.handlers` and
+:mod:`llmchat.core.conversation_file`).
 """
 
 from __future__ import annotations

@@ -20,9 +20,9 @@ from typing import Any
 
 from gradio.utils import get_upload_folder
 
-from llmchat.errors import Notice
-from llmchat.i18n import english_notice
-from llmchat.limits import DEFAULT_LIMITS, MB, VisitorLimits
+from llmchat.core.limits import DEFAULT_LIMITS, MB, VisitorLimits
+from llmchat.engine.errors import Notice
+from llmchat.web.i18n import english_notice
 
 MAX_TEXT_BYTES = 200_000  # per text file: about 50,000 tokens, more than most context windows
 MAX_IMAGE_BYTES = 10_000_000  # per image (OpenAI accepts up to 20 MB; data URLs grow by a third)
@@ -128,7 +128,7 @@ def _read(path: str, shown: str) -> tuple[bytes, int]:
             data = handle.read(MAX_IMAGE_BYTES + 1)
     except OSError:
         raise AttachmentError("file_unreadable", name=shown) from None
-    # Deleting unused uploads goes by modification time (llmchat.cache_sweep): a file in use stays.
+    # Deleting unused uploads goes by modification time (llmchat.web.cache_sweep): a file in use stays.
     with contextlib.suppress(OSError):
         os.utime(path)
     return data, size
@@ -167,7 +167,7 @@ def _mb(size: int) -> str:
 
 
 class LimitExceeded(AttachmentError):
-    """A request refers to more files or bytes than :class:`~llmchat.limits.VisitorLimits` allow.
+    """A request refers to more files or bytes than :class:`~llmchat.core.limits.VisitorLimits` allow.
 
     Unlike a missing earlier attachment (which becomes a short note), this stops the request.
     """

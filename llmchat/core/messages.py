@@ -11,14 +11,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from llmchat.presets import LoadedPreset
+from llmchat.core.presets import LoadedPreset
 
 Mode = Literal["chat", "qa"]
 Message = dict[str, Any]
 Part = dict[str, Any]  # an OpenAI content part: {"type": "text", ...} or {"type": "image_url", ...}
 Content = str | list[Part]
 # Turns the attachments of an earlier turn, (path, name) pairs, into content parts. The caller
-# supplies it (llmchat.attachments.RequestFiles.history) so that this module stays free of I/O.
+# supplies it (llmchat.core.attachments.RequestFiles.history) so that this module stays free of I/O.
 Attach = Callable[[list[tuple[str, str | None]]], list[Part]]
 # Control characters no model needs (NUL, escape sequences...) that some servers reject, and lone
 # UTF-16 surrogates, which JSON can carry ("\ud800") but UTF-8 cannot encode: the request to the

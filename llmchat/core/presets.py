@@ -6,7 +6,7 @@ checked by a pydantic model with ``extra="forbid"`` and bounded fields, so a typ
 out-of-range value is caught at start-up and reported as one line naming the file, the key, the
 value and what is allowed - never a traceback. That line is shown on the page to every visitor,
 so a value that may hold a secret (``api_key``, ``extra_body``, ``embedded.extra_args``, a URL's
-credentials) is masked in it (see :mod:`llmchat.redaction`).
+credentials) is masked in it (see :mod:`llmchat.core.redaction`).
 """
 
 from __future__ import annotations
@@ -32,8 +32,7 @@ from pydantic import (
     field_validator,
 )
 
-from llmchat.embedded import EmbeddedSettings
-from llmchat.redaction import (
+from llmchat.core.redaction import (
     args_secrets,
     display_url,
     mapping_secrets,
@@ -41,6 +40,7 @@ from llmchat.redaction import (
     redact_text,
     url_secrets,
 )
+from llmchat.engine.embedded import EmbeddedSettings
 
 # The seed tutorial's module constants: what a preset falls back to for every key it leaves out.
 SEED_BASE_URL = "http://localhost:8080/v1"
@@ -94,7 +94,7 @@ class Preset(BaseModel):
     context_window: StrictInt | None = Field(None, ge=256, le=10_000_000)
     show_stats: StrictBool = True
     # After an answer, when the next turn will leave out older turns, have a llama.cpp server
-    # evaluate the shortened conversation right away (see llmchat/warmup.py).
+    # evaluate the shortened conversation right away (see llmchat/engine/warmup.py).
     warm_cache: StrictBool = True
     # The page's language for every visitor when the app starts with this preset (--lang wins).
     lang: Literal["en", "ja"] | None = None

@@ -12,7 +12,7 @@ many turns and only moves when another whole quarter must go.
 
 The current message is counted as at least ``message_reserve(window)`` tokens, so where the
 history is cut depends on the history alone (for any message up to that size). That lets
-:mod:`llmchat.warmup` know right after an answer where the next turn will cut, and have the server
+:mod:`llmchat.engine.warmup` know right after an answer where the next turn will cut, and have the server
 evaluate the shortened prompt while the visitor reads.
 """
 
@@ -27,8 +27,8 @@ from typing import Any
 
 import httpx
 
-from llmchat import server_data
-from llmchat.redaction import display_url
+from llmchat.core import server_data
+from llmchat.core.redaction import display_url
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 The chat function yields ``ReplyView.render()`` after every update. A plain answer renders as a
 plain string (the simplest thing for API clients); anything more renders as a list of messages, in
 which llmchat's own parts carry a ``metadata`` title. Gradio shows those as small titled boxes,
-and :func:`llmchat.request.history_to_messages` never sends them back to the model.
+and :func:`llmchat.core.messages.history_to_messages` never sends them back to the model.
 """
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from llmchat.client import StreamOutcome
-from llmchat.errors import Notice
-from llmchat.server_data import Timings, Usage
+from llmchat.core.server_data import Timings, Usage
+from llmchat.engine.errors import Notice
+from llmchat.engine.stream import StreamOutcome
 
 THINKING_TITLE = "💭 Thinking"
 
@@ -70,7 +70,7 @@ def format_stats(outcome: StreamOutcome, prompt_estimate: int | None) -> str | N
     """One compact line: time to first token, tokens/s, prompt + completion tokens.
 
     Figures the server reported (``usage``, llama.cpp's ``timings``) are used as they are, once
-    :mod:`llmchat.server_data` has checked them (a wrong one is simply not there); what llmchat
+    :mod:`llmchat.core.server_data` has checked them (a wrong one is simply not there); what llmchat
     had to count or estimate itself is marked with "~".
     """
     if outcome.first_token_at is None:

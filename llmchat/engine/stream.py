@@ -21,9 +21,9 @@ from urllib.parse import parse_qsl
 import httpx2
 import openai
 
-from llmchat import server_data
-from llmchat.presets import LoadedPreset
-from llmchat.server_data import MAX_ANSWER_CHARS, MAX_EVENT_BYTES, Timings, Usage
+from llmchat.core import server_data
+from llmchat.core.presets import LoadedPreset
+from llmchat.core.server_data import MAX_ANSWER_CHARS, MAX_EVENT_BYTES, Timings, Usage
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class ClientPool:
     async def list_models(self, preset: LoadedPreset) -> list[str] | None:
         """The model ids the server offers, or None when ``/models`` gives no valid list.
 
-        The body is read here, bounded, and checked by :func:`llmchat.server_data.model_ids`:
+        The body is read here, bounded, and checked by :func:`llmchat.core.server_data.model_ids`:
         the client's typed ``Model`` objects take any JSON as it comes (an id may be a number).
         """
         client = self.get(preset).with_options(timeout=MODELS_TIMEOUT)
@@ -144,7 +144,7 @@ async def stream_deltas(
     ``APIConnectionError``, ``APIError`` for an ``error`` event, ``ValueError`` for text that is
     not JSON), so callers see the same exceptions as with ``create(stream=True)``. What is read is
     bounded: one line or event over ``MAX_EVENT_BYTES``, or an answer reaching
-    ``MAX_ANSWER_CHARS``, ends the stream with :class:`~llmchat.server_data.ReplyTooLarge` after
+    ``MAX_ANSWER_CHARS``, ends the stream with :class:`~llmchat.core.server_data.ReplyTooLarge` after
     the pieces before it (the last one cut at the limit).
 
     Exceptions propagate: the caller decides how to tell the visitor. On any exit (end, error,
@@ -185,7 +185,7 @@ async def _sse_data(chunks: AsyncIterator[bytes], limit: int = MAX_EVENT_BYTES) 
     and other Unicode line ends, which may appear inside JSON strings). Splitting bytes before
     decoding is safe: no UTF-8 sequence contains CR or LF. Never more than ``limit`` bytes of an
     unfinished line, or of one event's data, are held: past that,
-    :class:`~llmchat.server_data.ReplyTooLarge` is raised while the line is still arriving.
+    :class:`~llmchat.core.server_data.ReplyTooLarge` is raised while the line is still arriving.
     Lines and events are handled in this one generator because each layer of async generators
     costs every token (see benchmarks/sse_reader.py).
     """

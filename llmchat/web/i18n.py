@@ -14,7 +14,7 @@ Two mechanisms, because text comes from two places:
 catalogue then holds that language under every locale, server text ignores the header, and a
 small script switches Gradio's own strings too (see :func:`force_locale_js`).
 
-Notices are built in English by :mod:`llmchat.errors` and :mod:`llmchat.chat`; each one is
+Notices are built in English by :mod:`llmchat.engine.errors` and :mod:`llmchat.engine.chat`; each one is
 translated here by matching its English template (:data:`NOTICES`), so the English text stays
 the single source and a notice whose wording changed is shown in English rather than wrongly.
 """
@@ -29,7 +29,7 @@ from typing import Any, Literal
 import gradio as gr
 from gradio.i18n import I18nData
 
-from llmchat.i18n_catalog import FRAGMENTS, LABELS, NOTICES, STATS_PARTS, Template
+from llmchat.i18n.notices import FRAGMENTS, LABELS, NOTICES, STATS_PARTS, Template
 
 Lang = Literal["en", "ja"]
 LANGS: tuple[Lang, ...] = ("en", "ja")

@@ -36,7 +36,7 @@ from types import FrameType
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from llmchat.redaction import args_secrets, redact_text
+from llmchat.core.redaction import args_secrets, redact_text
 
 log = logging.getLogger(__name__)
 

@@ -2,12 +2,12 @@
 export and import under it.
 
 Only preset ids, labels, model names and sampling values ever reach the browser. Server
-addresses and keys stay in the server-side :class:`~llmchat.presets.PresetCatalog`; the chat
+addresses and keys stay in the server-side :class:`~llmchat.core.presets.PresetCatalog`; the chat
 function looks the preset up by id on every turn and re-checks the picked model, so a visitor
 cannot point the app at another server or send the server a model name of their own.
 
 Labels are ``gr.I18n`` keys translated in the browser; everything the server writes (notices,
-the model status, import messages) is rendered in the visitor's language (:mod:`llmchat.i18n`).
+the model status, import messages) is rendered in the visitor's language (:mod:`llmchat.web.i18n`).
 """
 
 from __future__ import annotations
@@ -23,22 +23,22 @@ from gradio.components.multimodal_textbox import MultimodalData
 from pydantic import model_validator
 from starlette.middleware import Middleware
 
-from llmchat import csp, i18n
-from llmchat.attachments import upload_root
-from llmchat.cache_sweep import CacheSweeper
-from llmchat.chat import Reply, make_chat_fn
-from llmchat.client import ClientPool
-from llmchat.errors import Notice
-from llmchat.fairness import DEFAULT_PER_ADDRESS, DEFAULT_PER_VISITOR, FairShare, visitor
-from llmchat.i18n import label
-from llmchat.limits import DEFAULT_LIMITS, VisitorLimits
-from llmchat.models import ModelDirectory
-from llmchat.page import Page, describe_preset, preset_values, seed_text
-from llmchat.presets import PresetCatalog
-from llmchat.request import Mode
-from llmchat.route_guard import PrivateRouteGuard
-from llmchat.safe_markdown import safe_reply
-from llmchat.servers import ServerResolver
+from llmchat.core.attachments import upload_root
+from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
+from llmchat.core.messages import Mode
+from llmchat.core.presets import PresetCatalog
+from llmchat.core.safe_markdown import safe_reply
+from llmchat.engine.chat import Reply, make_chat_fn
+from llmchat.engine.errors import Notice
+from llmchat.engine.fairness import DEFAULT_PER_ADDRESS, DEFAULT_PER_VISITOR, FairShare, visitor
+from llmchat.engine.models import ModelDirectory
+from llmchat.engine.servers import ServerResolver
+from llmchat.engine.stream import ClientPool
+from llmchat.web import csp, i18n
+from llmchat.web.cache_sweep import CacheSweeper
+from llmchat.web.handlers import Page, describe_preset, preset_values, seed_text
+from llmchat.web.i18n import label
+from llmchat.web.route_guard import PrivateRouteGuard
 
 STORAGE_KEY = "llmchat-conversation"
 SAVE_DELAY_MS = 400
@@ -80,7 +80,7 @@ def message_box(**kwargs: Any) -> gr.MultimodalTextbox:
 class ChatApp(gr.Blocks):
     """``gr.Blocks`` that brings its own launch settings, whoever launches it (the CLI, the
     tests, ``gradio gradio_app.py``, Spaces): translations, the Content-Security-Policy
-    (:mod:`llmchat.csp`), the upload size limit, the guard of the page's private handlers, and
+    (:mod:`llmchat.web.csp`), the upload size limit, the guard of the page's private handlers, and
     the sweep of unused uploads."""
 
     llmchat_i18n: gr.I18n | None = None
@@ -171,7 +171,7 @@ def build_demo(
 
     ``lang`` ("en" or "ja", e.g. from ``--lang``) forces the page's language; otherwise the
     default preset's ``lang:`` does, and without either each visitor's browser decides.
-    ``max_answers_per_*`` bound the answers one visitor streams at once (:mod:`llmchat.fairness`).
+    ``max_answers_per_*`` bound the answers one visitor streams at once (:mod:`llmchat.engine.fairness`).
     """
     first = catalog.presets[default_preset]
     s = first.settings
@@ -201,7 +201,7 @@ def build_demo(
     ) -> AsyncIterator[Reply]:
         """One turn: the message (text, or {"text", "files"}) and every control; `model` empty
         means the preset's model. Yields the growing answer, made safe to show (no image from
-        another host, no form: :mod:`llmchat.safe_markdown`)."""
+        another host, no form: :mod:`llmchat.core.safe_markdown`)."""
         lang = page.lang(request)
         answer = functools.partial(
             inner, message, history, preset, mode, system_prompt, temperature, top_p, max_tokens,

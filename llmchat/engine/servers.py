@@ -14,10 +14,10 @@ import threading
 
 import httpx
 
-from llmchat.embedded import EmbeddedError, EmbeddedServer, EmbeddedSettings
-from llmchat.errors import Notice
-from llmchat.presets import LoadedPreset
-from llmchat.redaction import redact_text
+from llmchat.core.presets import LoadedPreset
+from llmchat.core.redaction import redact_text
+from llmchat.engine.embedded import EmbeddedError, EmbeddedServer, EmbeddedSettings
+from llmchat.engine.errors import Notice
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ password form inside the chat. :func:`safe_markdown` rewrites the text before it
 What Gradio itself does first is mirrored: ``$$...$$`` (the Chatbot's LaTeX delimiters) is cut out
 before marked sees the text and is escaped by Gradio when put back, so those parts are left as they
 are and the rest is scanned as marked will see it. The page's Content-Security-Policy
-(:mod:`llmchat.csp`) stops loads from other hosts even if something gets through.
+(:mod:`llmchat.web.csp`) stops loads from other hosts even if something gets through.
 
 Pure text in, text out (no Gradio import); idempotent, so stored conversations can be cleaned again.
 """
@@ -34,7 +34,7 @@ import re
 import threading
 from typing import Any
 
-from llmchat.safe_html import BLOCK_TAGS, TAG_START, allowed_image, at_angle, kept_tag_at
+from llmchat.core.safe_html import BLOCK_TAGS, TAG_START, allowed_image, at_angle, kept_tag_at
 
 __all__ = ["safe_markdown", "safe_message", "safe_reply"]
 

@@ -1,6 +1,6 @@
 """The chat function behind ``gr.ChatInterface``: one visitor's turn, from message to streamed answer.
 
-It yields the growing turn (see :mod:`llmchat.reply`): a plain string while it is only an answer,
+It yields the growing turn (see :mod:`llmchat.core.turn`): a plain string while it is only an answer,
 a list of messages once llmchat adds a note (an error, a "cut off" mark, left-out history, the
 model's thinking, stats). The visitor's message always stays in the conversation, so Retry works.
 """
@@ -17,16 +17,10 @@ from typing import Any
 import openai
 from pydantic import ValidationError
 
-from llmchat import attachments, errors
-from llmchat.budget import ContextBudget, ContextOverflow, Plan
-from llmchat.client import ClientPool, StreamOutcome, stream_deltas
-from llmchat.i18n import english_notice
-from llmchat.limits import DEFAULT_LIMITS, VisitorLimits
-from llmchat.models import ModelDirectory, ModelNotOffered
-from llmchat.presets import LoadedPreset, Preset, PresetCatalog, PresetError, format_validation_error
-from llmchat.reasoning import ThinkSplitter
-from llmchat.reply import ReplyView, format_stats
-from llmchat.request import (
+from llmchat.core import attachments
+from llmchat.core.coalesce import coalesce
+from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
+from llmchat.core.messages import (
     Mode,
     SamplingParams,
     build_messages,
@@ -35,9 +29,16 @@ from llmchat.request import (
     compose_content,
     content_text,
 )
-from llmchat.servers import LocalModelError, ServerResolver
-from llmchat.streaming import coalesce
-from llmchat.warmup import CacheWarmer, FinishedTurn
+from llmchat.core.presets import LoadedPreset, Preset, PresetCatalog, PresetError, format_validation_error
+from llmchat.core.reasoning import ThinkSplitter
+from llmchat.core.turn import ReplyView, format_stats
+from llmchat.engine import errors
+from llmchat.engine.budget import ContextBudget, ContextOverflow, Plan
+from llmchat.engine.models import ModelDirectory, ModelNotOffered
+from llmchat.engine.servers import LocalModelError, ServerResolver
+from llmchat.engine.stream import ClientPool, StreamOutcome, stream_deltas
+from llmchat.engine.warmup import CacheWarmer, FinishedTurn
+from llmchat.web.i18n import english_notice
 
 log = logging.getLogger(__name__)
 

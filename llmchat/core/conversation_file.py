@@ -28,13 +28,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from llmchat.attachments import RequestFiles, image_type, is_uploaded, upload_root
-from llmchat.chat import MAX_HISTORY_MESSAGES, validate_params
-from llmchat.i18n import Lang, text
-from llmchat.limits import DEFAULT_LIMITS, VisitorLimits
-from llmchat.presets import PresetCatalog, PresetError
-from llmchat.request import Message, content_files, content_text, history_to_messages
-from llmchat.safe_markdown import safe_markdown, safe_message
+from llmchat.core.attachments import RequestFiles, image_type, is_uploaded, upload_root
+from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
+from llmchat.core.messages import Message, content_files, content_text, history_to_messages
+from llmchat.core.presets import PresetCatalog, PresetError
+from llmchat.core.safe_markdown import safe_markdown, safe_message
+from llmchat.engine.chat import MAX_HISTORY_MESSAGES, validate_params
+from llmchat.web.i18n import Lang, text
 
 FORMAT = "llmchat-conversation"
 VERSION = 1
@@ -79,7 +79,7 @@ class Snapshot:
 
 
 class ImportProblem(Exception):
-    """Why a file cannot be imported: a :data:`~llmchat.i18n_catalog.LABELS` key and its values."""
+    """Why a file cannot be imported: a :data:`~llmchat.i18n.notices.LABELS` key and its values."""
 
     def __init__(self, key: str, **params: Any) -> None:
         super().__init__(key)
@@ -94,7 +94,7 @@ class ImportProblem(Exception):
 
 def _clean_block(block: Any) -> Any:
     """One piece of a stored message's content, or None when it is not something we wrote.
-    Text is made safe to show (:mod:`llmchat.safe_markdown`): the browser's copy is not trusted."""
+    Text is made safe to show (:mod:`llmchat.core.safe_markdown`): the browser's copy is not trusted."""
     if isinstance(block, str):
         return safe_markdown(block[:MAX_TEXT_CHARS])
     if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):

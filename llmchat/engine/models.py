@@ -16,9 +16,9 @@ import hashlib
 import time
 from dataclasses import dataclass
 
-from llmchat.client import ClientPool
-from llmchat.presets import LoadedPreset
-from llmchat.servers import ServerResolver
+from llmchat.core.presets import LoadedPreset
+from llmchat.engine.servers import ServerResolver
+from llmchat.engine.stream import ClientPool
 
 LISTING_TTL = 60.0  # seconds a server's model list is trusted before asking again
 MAX_MODEL_NAME = 200  # the preset schema's own bound for `model`

@@ -3,7 +3,7 @@
 Every failure becomes a :class:`Notice` (a title and a Markdown body) that the chat shows as the
 assistant's turn. Server-provided text is passed through :func:`redact` first: OpenAI, for
 one, echoes part of a wrong key back in its 401 message. A server is named by
-:func:`~llmchat.redaction.display_url` (``scheme://host:port/path``): the ``base_url`` itself
+:func:`~llmchat.core.redaction.display_url` (``scheme://host:port/path``): the ``base_url`` itself
 may carry a password or a token, and every visitor reads these notices.
 """
 
@@ -16,8 +16,8 @@ from urllib.parse import urlsplit
 
 import openai
 
-from llmchat.redaction import display_url, redact_text, url_secrets
-from llmchat.server_data import ReplyTooLarge
+from llmchat.core.redaction import display_url, redact_text, url_secrets
+from llmchat.core.server_data import ReplyTooLarge
 
 MAX_SAID = 1000  # characters of a server's own explanation shown in a notice
 
@@ -35,7 +35,7 @@ class Notice:
 
 def redact(text: str, secrets: list[str]) -> str:
     """Remove every secret, URL credential and anything shaped like a key from text meant for
-    people or logs (see :func:`llmchat.redaction.redact_text`)."""
+    people or logs (see :func:`llmchat.core.redaction.redact_text`)."""
     return redact_text(text, secrets)
 
 

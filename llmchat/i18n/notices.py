@@ -1,17 +1,17 @@
-"""The English and Japanese notices: errors, hints, stats (see :mod:`llmchat.i18n` for how they are used).
+"""The English and Japanese notices: errors, hints, stats (:mod:`llmchat.web.i18n` uses them).
 
-Notice templates repeat, word for word, the English that :mod:`llmchat.errors`,
-:mod:`llmchat.chat`, :mod:`llmchat.servers`, :mod:`llmchat.budget` and llmchat's own modules
-produce; ``{name}`` stands for a value. ``tests/test_ui_i18n.py`` builds every notice from those
-modules and checks that each one is translated, so a changed English sentence fails a test
-instead of silently staying English.
+Notice templates repeat, word for word, the English that :mod:`llmchat.engine.errors`,
+:mod:`llmchat.engine.chat`, :mod:`llmchat.engine.servers`, :mod:`llmchat.engine.budget` and
+llmchat's own modules produce; ``{name}`` stands for a value. ``tests/test_ui_i18n.py`` builds
+every notice from those modules and checks that each one is translated, so a changed English
+sentence fails a test instead of silently staying English.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from llmchat.i18n_labels import LABELS
+from llmchat.i18n.labels import LABELS
 
 __all__ = ["FRAGMENTS", "LABELS", "NOTICES", "STATS_PARTS", "NoticeTemplate", "Template"]
 
@@ -40,7 +40,7 @@ _CONTEXT_EN = "press Clear, switch to QA mode, or"
 _CONTEXT_JA = "会話をクリアするか、QA モードに切り替えるか、"
 
 NOTICES: tuple[NoticeTemplate, ...] = (
-    # --- llmchat.errors ---------------------------------------------------------------------
+    # --- llmchat.engine.errors ---------------------------------------------------------------------
     NoticeTemplate(
         "unreachable",
         Template("⚠️ Cannot reach the LLM server", "⚠️ LLM サーバーに接続できません"),
@@ -181,7 +181,7 @@ NOTICES: tuple[NoticeTemplate, ...] = (
             ),
         ),
     ),
-    # --- llmchat.chat, llmchat.budget, llmchat.servers ---------------------------------------
+    # --- llmchat.engine.chat, llmchat.engine.budget, llmchat.engine.servers ------------------
     NoticeTemplate("invalid_settings", Template("⚠️ Invalid settings", "⚠️ 設定の値が正しくありません")),
     NoticeTemplate(
         "empty_message",
@@ -249,7 +249,7 @@ NOTICES: tuple[NoticeTemplate, ...] = (
             ),
         ),
     ),
-    # --- llmchat.fairness: answers at once per visitor / address ----------------------------
+    # --- llmchat.engine.fairness: answers at once per visitor / address ----------------------------
     NoticeTemplate(
         "fair_waiting",
         Template("⏳ Waiting for a free slot", "⏳ 空きを待っています"),

@@ -7,7 +7,7 @@ history must be evaluated again: about 1,400 tokens, 8 s on 2 CPU cores with Smo
 turns (measured, benchmarks/long_chat.py).
 
 Where the next turn will cut is known as soon as an answer ends (the budget reserves room for the
-next message, see :func:`llmchat.budget.message_reserve`). So right after such an answer llmchat
+next message, see :func:`llmchat.engine.budget.message_reserve`). So right after such an answer llmchat
 sends the server the shortened conversation, with ``max_tokens: 1``, in the background. The
 server evaluates it while the visitor reads the answer and types; the next turn then shares that
 prefix and only its new message is evaluated. If the visitor is quicker, their request waits for
@@ -33,9 +33,9 @@ from typing import Any
 
 import openai
 
-from llmchat import server_data
-from llmchat.budget import ContextBudget
-from llmchat.presets import LoadedPreset
+from llmchat.core import server_data
+from llmchat.core.presets import LoadedPreset
+from llmchat.engine.budget import ContextBudget
 
 log = logging.getLogger(__name__)
 

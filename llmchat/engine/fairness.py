@@ -52,7 +52,7 @@ waits in Gradio's queue for up to a second or so (``benchmarks/fair_share.py``);
 resends without pause keeps the app that busy.
 
 Everything here is plain asyncio on Gradio's one event loop (no locks needed); the notices are
-:mod:`llmchat.i18n_catalog` entries, translated like every other notice.
+:mod:`llmchat.i18n.notices` entries, translated like every other notice.
 """
 
 from __future__ import annotations
@@ -65,8 +65,8 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from llmchat.errors import Notice
-from llmchat.i18n_catalog import NOTICES
+from llmchat.engine.errors import Notice
+from llmchat.i18n.notices import NOTICES
 
 DEFAULT_PER_VISITOR = 3
 DEFAULT_PER_ADDRESS = 8

@@ -1,9 +1,9 @@
 """The page's event handlers: the model picker, keeping the conversation in the browser,
-export and import. :mod:`llmchat.ui` lays the page out and wires these to its components.
+export and import. :mod:`llmchat.web.app` lays the page out and wires these to its components.
 
 Every handler that writes text for people takes the ``gr.Request`` to answer in the visitor's
 language; every value that comes from the browser (the kept conversation, an imported file, the
-picked model) is checked here or in :mod:`llmchat.conversations` before it is used.
+picked model) is checked here or in :mod:`llmchat.core.conversation_file` before it is used.
 """
 
 from __future__ import annotations
@@ -18,12 +18,13 @@ from typing import Any
 
 import gradio as gr
 
-from llmchat import conversations, i18n
-from llmchat.conversations import ImportProblem, Settings, Snapshot
-from llmchat.i18n import Lang, label, request_lang
-from llmchat.limits import DEFAULT_LIMITS, VisitorLimits
-from llmchat.models import ModelDirectory, choices
-from llmchat.presets import LoadedPreset, PresetCatalog
+from llmchat.core import conversation_file as conversations
+from llmchat.core.conversation_file import ImportProblem, Settings, Snapshot
+from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
+from llmchat.core.presets import LoadedPreset, PresetCatalog
+from llmchat.engine.models import ModelDirectory, choices
+from llmchat.web import i18n
+from llmchat.web.i18n import Lang, label, request_lang
 
 # Outputs that show a conversation: chatbot, its state and value, preset, 9 controls, info, model.
 SHOWN = 15
