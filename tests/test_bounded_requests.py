@@ -254,8 +254,7 @@ def test_restoring_a_conversation_marks_its_uploads_as_used(url: str, configs: P
     hour_ago = time.time() - 3600
     os.utime(path, (hour_ago, hour_ago))
     page = Page(load_catalog(configs, environ={}), None, "en")  # type: ignore[arg-type]
-    settings = Settings(preset="test-chat", mode="chat", model="", system_prompt="s", parameters={})
-    kept = stored(history_naming(path, 1), settings)
+    kept = stored(history_naming(path, 1), Settings.of(page.catalog.presets["test-chat"]))
     outputs = page.restore(kept)
     assert outputs[0][0]["content"][0]["file"]["path"] == path
     assert time.time() - Path(path).stat().st_mtime < 60

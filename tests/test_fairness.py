@@ -24,9 +24,11 @@ from gradio_client import Client
 from starlette.datastructures import Headers
 
 from llmchat import cli
+from llmchat.core.notices import Notice
 from llmchat.core.presets import load_catalog
 from llmchat.engine import fairness
 from llmchat.engine.fairness import FairShare, client_address, visitor
+from llmchat.i18n import notice_text
 from llmchat.web.app import build_demo
 from tests.conftest import free_port
 from tests.openai_test_server import OpenAITestServer
@@ -41,7 +43,7 @@ def test_past_the_streaming_limit_turns_wait_and_past_the_waiting_limit_they_are
         fair = FairShare()
         turns = [fair.enter(VISITOR) for _ in range(5)]
         assert [t.state for t in turns] == ["streaming", "streaming", "waiting", "waiting", "refused"]
-        assert turns[2].blocked_by == turns[4].blocked_by == ("one visitor", 2)
+        assert turns[2].blocked_by == turns[4].blocked_by == (Notice("who_visitor"), 2)
         other = fair.enter((("session b", 2),))
         assert other.state == "streaming"  # another visitor is not held up
         fair.leave(turns[0])
@@ -63,7 +65,7 @@ def test_the_address_limit_binds_across_sessions() -> None:
         fair = FairShare(per_visitor=3, per_address=2)
         turns = [fair.enter(fair.limits(f"s{i}", "8.8.8.8")) for i in range(5)]
         assert [t.state for t in turns] == ["streaming", "streaming", "waiting", "waiting", "refused"]
-        assert turns[4].blocked_by == ("one network address", 2)
+        assert turns[4].blocked_by == (Notice("who_address"), 2)
         assert fair.enter(fair.limits("s9", "9.9.9.9")).state == "streaming"
         assert fair.enter(fair.limits("s9", None)).state == "streaming"  # a local visitor
 
@@ -84,7 +86,7 @@ def test_waiting_turns_start_in_arrival_order_and_none_overtakes_an_older_one() 
         c1 = fair.enter(fair.limits("c", "8.8.8.8"))  # the address is full
         a2 = fair.enter(fair.limits("a", "8.8.8.8"))
         assert [t.state for t in (a1, b1, c1, a2)] == ["streaming", "streaming", "waiting", "waiting"]
-        assert c1.blocked_by == ("one network address", 2) and a2.blocked_by == ("one visitor", 1)
+        assert c1.blocked_by == (Notice("who_address"), 2) and a2.blocked_by == (Notice("who_visitor"), 1)
         fair.leave(a1)  # a2 came later: c1 takes the address's free slot
         assert (c1.state, a2.state) == ("streaming", "waiting")
         fair.leave(b1)
@@ -162,23 +164,22 @@ def test_take_turn_says_why_it_waits_and_never_answers_a_refused_turn() -> None:
 
     streaming, waited, refused = asyncio.run(scenario())
     assert streaming == ["done"]
-    assert waited[0][0]["metadata"]["title"] == "⏳ Waiting for a free slot" and waited[-1] == "done"
-    assert "at most 1 answers at once for one visitor" in waited[0][0]["content"]
-    assert len(refused) == 1 and refused[0][0]["metadata"]["title"] == "⚠️ Too many answers at once"
-    assert "not sent to the model" in refused[0][0]["content"]
+    [wait_title, wait_body] = notice_text(waited[0].before[0], "en")
+    assert wait_title == "⏳ Waiting for a free slot" and waited[-1] == "done"
+    assert "at most 1 answers at once for one visitor" in wait_body
+    assert len(refused) == 1
+    [refused_title, refused_body] = notice_text(refused[0].before[0], "en")
+    assert refused_title == "⚠️ Too many answers at once" and "not sent to the model" in refused_body
 
 
 def test_the_notices_are_in_japanese_for_japanese_visitors() -> None:
-    from llmchat.web import i18n
-
     for key in ("fair_waiting", "fair_refused"):
-        for who in ("one visitor", "one network address"):
-            message = fairness._notice(key, who=who, limit=3, waiting=3)
-            ja = i18n.translate_message(message, "ja")
-            assert ja["metadata"]["title"] != message["metadata"]["title"]
-            assert ("1 人あたり 3 件" if who == "one visitor" else "ネットワークアドレスあたり 3 件") in ja[
-                "content"
-            ]
+        for who in ("who_visitor", "who_address"):
+            notice = Notice(key, who=Notice(who), limit=3, waiting=3)
+            [title, _], [ja_title, ja_body] = notice_text(notice, "en"), notice_text(notice, "ja")
+            assert ja_title != title
+            expected = "1 人あたり 3 件" if who == "who_visitor" else "ネットワークアドレスあたり 3 件"
+            assert expected in ja_body
 
 
 def test_the_limits_come_from_flags_or_the_environment(

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from gradio_client import Client
 
+from llmchat.core.conversation_file import MAX_HISTORY_MESSAGES
 from llmchat.core.presets import load_catalog
-from llmchat.engine.chat import MAX_HISTORY_MESSAGES, make_chat_fn
+from llmchat.engine.service import ChatService
 from tests.openai_test_server import Behavior, OpenAITestServer
 from tests.replies import answer_of
 from tests.replies import notes_of as notes
+from tests.turns import run_turn
 
 # --- hostile input ---------------------------------------------------------------------------
 
@@ -39,18 +39,13 @@ def test_control_characters_are_removed_before_sending(client: Client, server: O
 
 
 def test_thousands_of_turns_are_bounded(config_dir: Path, server: OpenAITestServer) -> None:
-    chat = make_chat_fn(load_catalog(config_dir, environ={}))
+    service = ChatService(load_catalog(config_dir, environ={}))
     history = [
         {"role": role, "content": f"turn {i}"}
         for i in range(MAX_HISTORY_MESSAGES // 2 + 1)
         for role in ("user", "assistant")
     ]
-
-    async def run() -> list[Any]:
-        args = ("test-chat", "chat", "", 0.0, 1.0, 16, 0.0, 0.0, "", False)
-        return [reply async for reply in chat("one more", history, *args)]
-
-    [reply] = asyncio.run(run())
+    [reply] = run_turn(service, "one more", history)
     assert "⚠️ Conversation too long" in notes(reply)
     assert server.chat_bodies == []
 

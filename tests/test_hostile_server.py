@@ -21,7 +21,7 @@ import pytest
 from gradio_client import Client
 
 from llmchat.core import server_data
-from llmchat.engine.budget import PER_MESSAGE_OVERHEAD, estimate_tokens
+from llmchat.core.budget import PER_MESSAGE_OVERHEAD, estimate_tokens
 from llmchat.engine.stream import _sse_data
 from tests.hostile_replies import as_json
 from tests.openai_test_server import Behavior, OpenAITestServer
@@ -258,7 +258,7 @@ def test_line_ends_are_found_across_chunk_boundaries() -> None:
 
 def test_a_line_or_an_event_over_the_limit_raises_before_it_is_held() -> None:
     assert read([b"data: " + b"x" * 94 + b"\n\n"], limit=100) == ["x" * 94]
-    with pytest.raises(server_data.ReplyTooLarge, match="event line over"):
+    with pytest.raises(server_data.ReplyTooLarge, match="why_line_too_long"):
         read([b"data: " + b"x" * 60, b"x" * 60], limit=100)  # still arriving: never ended
     with pytest.raises(server_data.ReplyTooLarge):
         read([b"data: " + b"x" * 200 + b"\n\n"], limit=100)  # one chunk

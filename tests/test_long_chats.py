@@ -9,7 +9,7 @@ import time
 import pytest
 from gradio_client import Client
 
-from llmchat.engine.budget import PER_MESSAGE_OVERHEAD, SAFETY_MARGIN, plan_history
+from llmchat.core.budget import PER_MESSAGE_OVERHEAD, SAFETY_MARGIN, plan_history
 from tests.openai_test_server import Behavior, OpenAITestServer, split_tokens
 from tests.replies import answer_of
 from tests.replies import notes_of as titled
@@ -221,7 +221,7 @@ def test_reasoning_goes_to_a_thinking_block_and_is_never_sent_back(
 
 
 def test_images_count_as_a_fixed_cost_not_as_their_base64_text() -> None:
-    from llmchat.engine.budget import IMAGE_TOKENS, countable
+    from llmchat.core.budget import IMAGE_TOKENS, countable
 
     content = [
         {"type": "text", "text": "What is in this picture?"},

@@ -8,7 +8,6 @@ notices of failed turns, the app's log, the export files and the browser's copy.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import types
 from collections.abc import Iterator
@@ -21,15 +20,16 @@ from gradio_client import Client
 
 from llmchat.core.presets import PresetError, load_catalog, load_preset
 from llmchat.core.redaction import display_url, mask, redact_text
-from llmchat.engine.chat import make_chat_fn
 from llmchat.engine.embedded import EmbeddedServer, EmbeddedSettings
 from llmchat.engine.models import ModelDirectory
 from llmchat.engine.servers import ServerResolver
+from llmchat.engine.service import ChatService
 from llmchat.web.handlers import Page
 from tests.conftest import SECRET_KEY, free_port, launch_app
 from tests.openai_test_server import Behavior, OpenAITestServer
 from tests.replies import notes_of
 from tests.test_spaces import space
+from tests.turns import run_turn
 
 USER = "admin-user-5e1"
 PASSWORD = "pw-Url-Secret-7f3a"
@@ -267,24 +267,21 @@ def test_exports_of_a_conversation_with_failed_turns_hold_no_secret(
 ) -> None:
     catalog = load_catalog(secret_configs[0], environ={})
     resolver = ServerResolver()
-    chat = make_chat_fn(catalog, resolver=resolver)
+    service = ChatService(catalog, resolver=resolver)
     server.enqueue(Behavior(fault="http", status=500, message=f"echo {TOKEN}"))
+    controls = {"system_prompt": "Be brief.", "temperature": 0.3, "top_p": 0.9, "max_tokens": 64}
 
-    async def turn(preset: str, text: str) -> list[dict[str, Any]]:
-        controls = ("chat", "Be brief.", 0.3, 0.9, 64, 0, 0, "", False)
-        replies = [reply async for reply in chat(text, [], preset, *controls)]
-        final = replies[-1]
+    def turn(preset: str, text: str) -> list[dict[str, Any]]:
+        final = run_turn(service, text, preset=preset, seed="", show_stats=False, **controls)[-1]
         answer = [{"role": "assistant", "content": final}] if isinstance(final, str) else final
         return [{"role": "user", "content": text}, *answer]
 
-    history = asyncio.run(turn("creds", "one")) + asyncio.run(turn("closed", "two"))
-    history += asyncio.run(turn("creds", "three"))
+    history = turn("creds", "one") + turn("closed", "two") + turn("creds", "three")
     assert len(notes_of(history)) == 2
     page = Page(catalog, ModelDirectory(None, resolver), None)  # type: ignore[arg-type]
     request = types.SimpleNamespace(session_hash="visitor", headers={})
-    kept, as_json, as_md, _ = page.persist(
-        history, "creds", "chat", "Be brief.", 0.3, 0.9, 64, 0, 0, "", False, "", request
-    )  # type: ignore[arg-type]
+    widgets = ["chat", "Be brief.", 0.3, 0.9, 64, 0, 0, "", False]
+    kept, as_json, as_md, _ = page.persist(history, "creds", *widgets, "", request)  # type: ignore[arg-type]
     exported = Path(as_json.value["path"]).read_text(encoding="utf-8")
     markdown = Path(as_md.value["path"]).read_text(encoding="utf-8")
     assert "Echo: three" in exported and "Echo: three" in markdown

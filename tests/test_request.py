@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from llmchat.core.messages import SamplingParams, build_messages, build_request, history_to_messages
-from llmchat.core.presets import load_preset
+from llmchat.core import controls
+from llmchat.core.messages import build_messages, build_request, history_to_messages
+from llmchat.core.presets import LoadedPreset, load_preset
 
-PARAMS = SamplingParams(
-    system_prompt="SYS",
-    temperature=0.3,
-    top_p=0.9,
-    max_tokens=77,
-    frequency_penalty=0.5,
-    presence_penalty=-0.5,
-    seed=42,
-)
+VISITOR = {
+    "system_prompt": "SYS",
+    "temperature": 0.3,
+    "top_p": 0.9,
+    "max_tokens": 77.0,  # as a slider sends it
+    "frequency_penalty": 0.5,
+    "presence_penalty": -0.5,
+    "seed": "42",  # as the Seed box holds it
+}
+
+
+def values(preset: LoadedPreset, **changes: object) -> object:
+    """The controls of a turn as the chat service checks them: the visitor's over the preset's."""
+    return controls.check({**preset.control_values(), **VISITOR, **changes}, preset.limits, preset.id)
 
 
 def gradio_message(role: str, text: str, **extra: object) -> dict:
@@ -76,7 +82,7 @@ def test_request_carries_every_control_value(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text("model: m1\ntop_k: 40\nmin_p: 0.05\nstop: ['###']\nextra_body: {mirostat: 2}\n")
     preset = load_preset(path, environ={})
-    body = build_request(preset, PARAMS, [{"role": "user", "content": "q"}])
+    body = build_request(preset, values(preset), [{"role": "user", "content": "q"}])
     assert body == {
         "model": "m1",
         "messages": [{"role": "user", "content": "q"}],
@@ -96,6 +102,5 @@ def test_no_seed_means_no_seed_key(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text("")
     preset = load_preset(path, environ={})
-    params = SamplingParams(**{**PARAMS.__dict__, "seed": None})
-    body = build_request(preset, params, [])
+    body = build_request(preset, values(preset, seed=""), [])
     assert "seed" not in body and "extra_body" not in body and "stop" not in body

@@ -19,6 +19,7 @@ import llmchat.core.safe_markdown as sm
 from llmchat.core.conversation_file import clean_history, parse_import
 from llmchat.core.presets import load_catalog
 from llmchat.core.safe_markdown import safe_markdown, safe_reply
+from llmchat.web.uploads import upload_root
 from tests.openai_test_server import Behavior, OpenAITestServer
 from tests.replies import answer_of, notes_of
 
@@ -315,7 +316,7 @@ def test_a_conversation_from_the_browser_is_cleaned() -> None:
         {"role": "user", "content": "<img src=https://attacker.example/u.png>"},
         {"role": "assistant", "content": [HOSTILE], "metadata": {"title": "<iframe>", "status": "done"}},
     ]
-    cleaned = clean_history(kept)
+    cleaned = clean_history(kept, upload_root())
     assert cleaned[0]["content"] == ["&lt;img src=https://attacker.example/u.png>"]
     assert not LIVE.search(cleaned[1]["content"][0]) and cleaned[1]["metadata"]["title"] == "&lt;iframe>"
 
@@ -330,8 +331,10 @@ def test_an_imported_conversation_is_cleaned(config_dir: Path) -> None:
             {"role": "assistant", "content": HOSTILE},
         ]
     }  # fmt: skip
-    snapshot = parse_import(json.dumps(document).encode(), load_catalog(config_dir, environ={}))
+    snapshot = parse_import(
+        json.dumps(document).encode(), load_catalog(config_dir, environ={}), upload_root()
+    )
     [user, assistant] = snapshot.history
     assert user["content"][1] == "&lt;form>hi&lt;/form>" and "path" in user["content"][0]
     assert not LIVE.search(assistant["content"])
-    assert snapshot.settings is None or snapshot.settings.system_prompt == "Keep <this> as written."
+    assert snapshot.settings is None or snapshot.settings.values["system_prompt"] == "Keep <this> as written."

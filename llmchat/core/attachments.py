@@ -4,9 +4,10 @@ Text files (any name, as long as the bytes are UTF-8) become a fenced block head
 name, so every model can read them and the conversation stays a plain string for servers that
 do not accept content lists. Images (PNG, JPEG, WebP, GIF, recognised by their bytes) become
 ``data:`` URLs, which every vision-capable OpenAI-style server accepts without fetching
-anything. Files are re-read from Gradio's upload folder on every turn (the history only holds
-their paths), and only from there: a history restored from the browser or an imported file
-could otherwise name any file on the machine, such as a preset holding an API key.
+anything. Files are re-read from the upload folder on every turn (the history only holds their
+paths), and only from there: a history restored from the browser or an imported file could
+otherwise name any file on the machine, such as a preset holding an API key. The front end says
+which folder that is (the web page: Gradio's upload folder); without one, no file is read.
 """
 
 from __future__ import annotations
@@ -18,11 +19,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from gradio.utils import get_upload_folder
-
 from llmchat.core.limits import DEFAULT_LIMITS, MB, VisitorLimits
-from llmchat.engine.errors import Notice
-from llmchat.web.i18n import english_notice
+from llmchat.core.notices import Notice, NoticeError
 
 MAX_TEXT_BYTES = 200_000  # per text file: about 50,000 tokens, more than most context windows
 MAX_IMAGE_BYTES = 10_000_000  # per image (OpenAI accepts up to 20 MB; data URLs grow by a third)
@@ -45,27 +43,22 @@ FENCE_LANGUAGES = {
 }  # fmt: skip
 
 
-class AttachmentError(Exception):
+class AttachmentError(NoticeError):
     """A file that cannot be sent; ``notice`` tells the visitor why."""
 
-    def __init__(self, key: str, **params: Any) -> None:
-        title, body = english_notice(key, **params)
-        super().__init__(body)
-        self.notice = Notice(title, body)
+    def __init__(self, notice_kind: str, /, **params: Any) -> None:
+        super().__init__(Notice(notice_kind, **params))
 
 
-def upload_root() -> Path:
-    """Gradio's upload folder: the only place attachments are read from."""
-    return Path(get_upload_folder()).resolve()
-
-
-def is_uploaded(path: str | os.PathLike[str]) -> bool:
-    """True for an existing file inside Gradio's upload folder (symlinks resolved)."""
+def is_uploaded(path: str | os.PathLike[str], root: Path | None) -> bool:
+    """True for an existing file inside the upload folder ``root`` (symlinks resolved)."""
+    if root is None:
+        return False
     try:
         resolved = Path(path).resolve()
     except (OSError, RuntimeError, ValueError):
         return False
-    return resolved.is_file() and resolved.is_relative_to(upload_root())
+    return resolved.is_file() and resolved.is_relative_to(root)
 
 
 def display_name(path: str, name: str | None = None) -> str:
@@ -114,13 +107,13 @@ def text_block(name: str, text: str) -> str:
 
 def _size_error(name: str, size: int, kind: str, limit: int) -> AttachmentError:
     return AttachmentError(
-        "file_too_large", name=name, size=f"{size / 1000:,.0f}", kind=kind, limit=f"{limit // 1000:,}"
+        "file_too_large", name=name, size=f"{size / 1000:,.0f}", kind=Notice(kind), limit=f"{limit // 1000:,}"
     )
 
 
-def _read(path: str, shown: str) -> tuple[bytes, int]:
+def _read(path: str, shown: str, root: Path | None) -> tuple[bytes, int]:
     """The bytes of an uploaded file (at most one byte over the image limit) and its size."""
-    if not is_uploaded(path):
+    if not is_uploaded(path, root):
         raise AttachmentError("file_unreadable", name=shown)
     try:
         size = Path(path).stat().st_size
@@ -138,26 +131,26 @@ def _to_part(path: str, shown: str, data: bytes, size: int) -> Part:
     mime = image_type(data[:16])
     if mime is not None:
         if size > MAX_IMAGE_BYTES:
-            raise _size_error(shown, size, "images", MAX_IMAGE_BYTES)
+            raise _size_error(shown, size, "kind_images", MAX_IMAGE_BYTES)
         url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
         return {"type": "image_url", "image_url": {"url": url}}
     if Path(path).suffix.lower() in IMAGE_SUFFIXES:
         raise AttachmentError("not_image", name=shown)
     if size > MAX_TEXT_BYTES:
-        raise _size_error(shown, size, "text files", MAX_TEXT_BYTES)
+        raise _size_error(shown, size, "kind_text_files", MAX_TEXT_BYTES)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise AttachmentError("not_text", name=shown, position=f"{exc.start + 1:,}") from None
+        raise AttachmentError("not_text", name=shown, position=exc.start + 1) from None
     if "\x00" in text:  # UTF-16 and binaries decode "successfully" with NULs in between
-        raise AttachmentError("not_text", name=shown, position=f"{text.index(chr(0)) + 1:,}")
+        raise AttachmentError("not_text", name=shown, position=text.index(chr(0)) + 1)
     return {"type": "text", "text": text_block(shown, text)}
 
 
-def read_part(path: str, name: str | None = None) -> Part:
+def read_part(path: str, root: Path | None, name: str | None = None) -> Part:
     """One attachment as an OpenAI content part; raises :class:`AttachmentError` with the reason."""
     shown = display_name(path, name)
-    data, size = _read(path, shown)
+    data, size = _read(path, shown, root)
     return _to_part(path, shown, data, size)
 
 
@@ -182,7 +175,10 @@ class RequestFiles:
     ``max_attachment_bytes`` bounds what is built in memory and sent upstream.
     """
 
-    def __init__(self, limits: VisitorLimits = DEFAULT_LIMITS, *, over_limit_note: bool = False) -> None:
+    def __init__(
+        self, root: Path | None, limits: VisitorLimits = DEFAULT_LIMITS, *, over_limit_note: bool = False
+    ) -> None:
+        self.root = root  # the upload folder; files elsewhere are never read
         self.limits = limits
         self.over_limit_note = over_limit_note  # exports name what does not fit instead of failing
         self.total_bytes = 0
@@ -197,7 +193,7 @@ class RequestFiles:
         key = str(path)
         if key not in self._read:
             try:
-                data, size = _read(path, shown)
+                data, size = _read(path, shown, self.root)
                 if self.total_bytes + size > self.limits.max_attachment_bytes:
                     raise self._over(size)
                 self._read[key] = (_to_part(path, shown, data, size), size, None)

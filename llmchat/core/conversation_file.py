@@ -5,10 +5,11 @@ Three ways out and back in:
 * **Browser storage** (``gr.BrowserState``): the Gradio history plus the settings, so a reload
   brings the conversation back. It comes back from the browser, so it is checked like any
   visitor input (:func:`restore`): only user/assistant messages, text, and attachments that are
-  still in Gradio's upload folder.
+  still in the upload folder.
 * **Export JSON**: OpenAI messages (system prompt first, attachments as the model received them:
-  text files inlined, images as ``data:`` URLs) plus the preset, model and parameters used.
-* **Export Markdown**: the same conversation for people to read.
+  text files inlined, images as ``data:`` URLs) plus the preset, model and every control's value
+  (which controls, and where each is kept, comes from :mod:`llmchat.core.controls`).
+* **Export Markdown** (written by the front end, in its reader's language): the same for people.
 
 :func:`parse_import` reads an exported file (or a bare list of OpenAI messages) and either
 returns a complete :class:`Snapshot` or raises :class:`ImportProblem` - never half of one, so
@@ -26,46 +27,48 @@ import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
-from llmchat.core.attachments import RequestFiles, image_type, is_uploaded, upload_root
+from llmchat.core import controls
+from llmchat.core.attachments import RequestFiles, image_type, is_uploaded
 from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.core.messages import Message, content_files, content_text, history_to_messages
-from llmchat.core.presets import PresetCatalog, PresetError
+from llmchat.core.presets import LoadedPreset, PresetCatalog
 from llmchat.core.safe_markdown import safe_markdown, safe_message
-from llmchat.engine.chat import MAX_HISTORY_MESSAGES, validate_params
-from llmchat.web.i18n import Lang, text
 
 FORMAT = "llmchat-conversation"
 VERSION = 1
 MAX_IMPORT_BYTES = DEFAULT_LIMITS.max_upload_bytes  # an Import is an upload
 MAX_TEXT_CHARS = 1_000_000  # per message
-PARAMETER_KEYS = ("temperature", "top_p", "max_tokens", "frequency_penalty", "presence_penalty", "seed")
+MAX_HISTORY_MESSAGES = DEFAULT_LIMITS.max_history_messages
 _IMAGE_SUFFIX = {"image/png": ".png", "image/jpeg": ".jpg", "image/gif": ".gif", "image/webp": ".webp"}
 
 
 @dataclass(frozen=True)
 class Settings:
-    """The preset and controls a conversation was had with (the values the UI shows)."""
+    """The preset, model and controls a conversation was had with (the values the page shows).
+
+    ``values`` holds every control a visitor sets (:data:`~llmchat.core.controls.VISITOR_CONTROLS`),
+    checked; a file keeps each at the top level or under ``parameters`` as its ``stored`` says.
+    """
 
     preset: str
-    mode: str
     model: str  # "" = the preset's own
-    system_prompt: str
-    parameters: dict[str, Any] = field(default_factory=dict)  # PARAMETER_KEYS; seed as int or None
-    show_stats: bool = True
+    values: dict[str, Any]
+
+    @classmethod
+    def of(cls, preset: LoadedPreset, model: str = "", **values: Any) -> Settings:
+        """The preset's own values, with ``values`` instead where given (unchecked: for tests)."""
+        own = {c.name: getattr(preset.settings, c.name) for c in controls.VISITOR_CONTROLS}
+        return cls(preset.id, model, {**own, **values})
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "preset": self.preset,
-            "mode": self.mode,
-            "model": self.model,
-            "parameters": {
-                "system_prompt": self.system_prompt,
-                **self.parameters,
-                "show_stats": self.show_stats,
-            },
+        top = {c.name: self.values[c.name] for c in controls.VISITOR_CONTROLS if c.stored == "top"}
+        parameters = {
+            c.name: self.values[c.name] for c in controls.VISITOR_CONTROLS if c.stored == "parameters"
         }
+        return {"preset": self.preset, **top, "model": self.model, "parameters": parameters}
 
 
 @dataclass(frozen=True)
@@ -79,20 +82,17 @@ class Snapshot:
 
 
 class ImportProblem(Exception):
-    """Why a file cannot be imported: a :data:`~llmchat.i18n.notices.LABELS` key and its values."""
+    """Why a file cannot be imported: a :data:`~llmchat.i18n.labels.LABELS` key and its values."""
 
     def __init__(self, key: str, **params: Any) -> None:
         super().__init__(key)
         self.key, self.params = key, params
 
-    def message(self, lang: Lang) -> str:
-        return text(self.key, lang, **self.params)
-
 
 # --- browser storage ---------------------------------------------------------------------------
 
 
-def _clean_block(block: Any) -> Any:
+def _clean_block(block: Any, root: Path | None) -> Any:
     """One piece of a stored message's content, or None when it is not something we wrote.
     Text is made safe to show (:mod:`llmchat.core.safe_markdown`): the browser's copy is not trusted."""
     if isinstance(block, str):
@@ -100,7 +100,7 @@ def _clean_block(block: Any) -> Any:
     if isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str):
         return {"type": "text", "text": safe_markdown(block["text"][:MAX_TEXT_CHARS])}
     files = content_files(block)
-    if files and is_uploaded(files[0][0]):
+    if files and is_uploaded(files[0][0], root):
         path, name = files[0]
         # A kept conversation uses this upload: unused uploads are deleted by age (cache_sweep).
         with contextlib.suppress(OSError):
@@ -112,8 +112,11 @@ def _clean_block(block: Any) -> Any:
     return None
 
 
-def clean_history(value: Any, limits: VisitorLimits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
+def clean_history(
+    value: Any, root: Path | None, limits: VisitorLimits = DEFAULT_LIMITS
+) -> list[dict[str, Any]]:
     """A history from the browser, reduced to what llmchat itself puts there; junk is dropped.
+    Attachments are kept only when they are in the upload folder ``root``.
 
     At most ``limits.max_history_messages`` messages and ``max_history_chars`` of text are kept,
     the newest ones.
@@ -130,7 +133,7 @@ def clean_history(value: Any, limits: VisitorLimits = DEFAULT_LIMITS) -> list[di
             break
         content = message.get("content")
         blocks = content if isinstance(content, list) else [content]
-        kept = [b for b in (_clean_block(block) for block in blocks) if b is not None]
+        kept = [b for b in (_clean_block(block, root) for block in blocks) if b is not None]
         if not kept:
             continue
         clean: dict[str, Any] = {"role": message["role"], "content": kept}
@@ -152,11 +155,13 @@ def stored(history: list[dict[str, Any]], settings: Settings) -> dict[str, Any]:
     return {"format": FORMAT, "version": VERSION, "history": history, **settings.as_dict()}
 
 
-def restore(value: Any, catalog: PresetCatalog, limits: VisitorLimits = DEFAULT_LIMITS) -> Snapshot | None:
+def restore(
+    value: Any, catalog: PresetCatalog, root: Path | None, limits: VisitorLimits = DEFAULT_LIMITS
+) -> Snapshot | None:
     """The conversation the browser kept, checked; None when there is nothing usable."""
     if not isinstance(value, dict) or value.get("format") != FORMAT:
         return None
-    history = clean_history(value.get("history"), limits)
+    history = clean_history(value.get("history"), root, limits)
     try:
         settings = _settings(value, catalog)
     except ImportProblem:
@@ -167,10 +172,11 @@ def restore(value: Any, catalog: PresetCatalog, limits: VisitorLimits = DEFAULT_
 # --- export --------------------------------------------------------------------------------------
 
 
-def export_files(limits: VisitorLimits = DEFAULT_LIMITS) -> RequestFiles:
+def export_files(root: Path | None, limits: VisitorLimits = DEFAULT_LIMITS) -> RequestFiles:
     """Attachments for an export: each file read once, and no more bytes than an Import takes,
     so every export can be imported again; what does not fit is named instead of embedded."""
     return RequestFiles(
+        root,
         VisitorLimits(max_files=1_000, max_attachment_bytes=limits.max_upload_bytes // 2),
         over_limit_note=True,
     )
@@ -181,7 +187,7 @@ def openai_messages(
 ) -> list[Message]:
     """The conversation as the model would receive it in chat mode (notes left out)."""
     messages = [{"role": "system", "content": system_prompt}] if system_prompt.strip() else []
-    attach = (files or export_files()).history
+    attach = (files or export_files(None)).history
     return messages + [m for m in history_to_messages(_closed(history), attach) if m.get("content") != ""]
 
 
@@ -205,30 +211,6 @@ def export_json(messages: list[Message], settings: Settings, model_name: str) ->
     return json.dumps(document, ensure_ascii=False, indent=2)
 
 
-def export_markdown(
-    messages: list[Message], settings: Settings, preset_label: str, model_name: str, lang: Lang
-) -> str:
-    """``messages`` from :func:`openai_messages` (the system prompt is taken from ``settings``)."""
-    lines = [f"# {text('md_title', lang)}", ""]
-    lines.append(text("md_settings", lang, preset=preset_label, model=model_name, mode=settings.mode))
-    values = " · ".join(f"{key} {value}" for key, value in settings.parameters.items() if value is not None)
-    lines += ["", values, ""]
-    if settings.system_prompt.strip():
-        lines += [f"**{text('md_system', lang)}:** {settings.system_prompt}", ""]
-    for message in messages:
-        if message["role"] == "system":
-            continue
-        who = text("md_user" if message["role"] == "user" else "md_assistant", lang)
-        icon = "🧑" if message["role"] == "user" else "🤖"
-        content = message["content"]
-        if isinstance(content, list):
-            content = "\n\n".join(
-                p.get("text", "") if p.get("type") == "text" else text("md_image", lang) for p in content
-            )
-        lines += ["---", "", f"### {icon} {who}", "", content, ""]
-    return "\n".join(lines)
-
-
 # --- import --------------------------------------------------------------------------------------
 
 
@@ -237,53 +219,39 @@ def _settings(
 ) -> Settings | None:
     """The settings of an exported or stored conversation, checked like the chat checks them.
 
-    A Max tokens above the preset's own limit is lowered to the limit (and recorded in
-    ``clamped``): the file may come from another app or a hand, the server never gets more.
+    A value above the preset's own limit (Max tokens above ``max_tokens_limit``) is lowered to
+    the limit (and recorded in ``clamped``): the file may come from another app or a hand, the
+    server never gets more.
     """
     preset_id = document.get("preset")
     if not isinstance(preset_id, str) or preset_id not in catalog.presets:
         return None
     preset = catalog.presets[preset_id]
-    mode = document.get("mode", preset.settings.mode)
-    if mode not in ("chat", "qa"):
-        raise ImportProblem("import_bad_mode", mode=str(mode)[:20])
     given = document.get("parameters")
     given = given if isinstance(given, dict) else {}
-    s = preset.settings
-    values = {
-        "system_prompt": given.get("system_prompt", s.system_prompt),
-        "temperature": given.get("temperature", s.temperature),
-        "top_p": given.get("top_p", s.top_p),
-        "max_tokens": given.get("max_tokens", s.max_tokens),
-        "frequency_penalty": given.get("frequency_penalty", s.frequency_penalty),
-        "presence_penalty": given.get("presence_penalty", s.presence_penalty),
-        "seed": given.get("seed", s.seed),
-    }
-    given_max = values["max_tokens"]
-    limit = preset.slider_max_tokens
-    if isinstance(given_max, int | float) and not isinstance(given_max, bool) and given_max > limit:
-        values["max_tokens"] = limit
-        if clamped is not None:
-            clamped["max_tokens"] = (given_max, limit)
+    values: dict[str, Any] = {}
+    for control in controls.VISITOR_CONTROLS:
+        where = document if control.stored == "top" else given
+        value = where.get(control.name, getattr(preset.settings, control.name))
+        top = preset.limits.get(control.limited_by or "")
+        if top is not None and isinstance(value, int | float) and not isinstance(value, bool) and value > top:
+            if clamped is not None:
+                clamped[control.name] = (value, top)
+            value = top
+        values[control.name] = value
     try:
-        checked = validate_params(preset, **values)
-    except PresetError as exc:
+        checked = controls.check(values, preset.limits, preset.id)
+    except controls.ControlError as exc:
         raise ImportProblem("import_bad_parameters", detail=str(exc)) from None
     model = document.get("model")
     model = model if isinstance(model, str) and model != preset.model else ""
-    show_stats = given.get("show_stats", s.show_stats)
     return Settings(
-        preset=preset_id,
-        mode=mode,
-        model=model[:200],
-        system_prompt=checked.system_prompt,
-        parameters={key: getattr(checked, key) for key in PARAMETER_KEYS},
-        show_stats=show_stats if isinstance(show_stats, bool) else s.show_stats,
+        preset_id, model[:200], {c.name: getattr(checked, c.name) for c in controls.VISITOR_CONTROLS}
     )
 
 
-def _save_image(url: str, index: int, folder: str) -> dict[str, str]:
-    """A ``data:`` image URL written into Gradio's upload folder, as a history file block."""
+def _save_image(url: str, index: int, folder: Path) -> dict[str, str]:
+    """A ``data:`` image URL written into the upload folder, as a history file block."""
     header, _, payload = url.partition(",")
     try:
         data = base64.b64decode(payload, validate=True) if header.endswith(";base64") else b""
@@ -292,14 +260,13 @@ def _save_image(url: str, index: int, folder: str) -> dict[str, str]:
     mime = image_type(data[:16])
     if mime is None:
         raise ImportProblem("import_bad_image", index=index)
-    directory = upload_root() / "llmchat-imports" / folder
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"image-{index}{_IMAGE_SUFFIX[mime]}"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"image-{index}{_IMAGE_SUFFIX[mime]}"
     path.write_bytes(data)
     return {"path": str(path)}
 
 
-def _content(message: dict[str, Any], index: int, folder: str) -> Any:
+def _content(message: dict[str, Any], index: int, folder: Path) -> Any:
     """An OpenAI message's content as Gradio history content."""
     content = message.get("content")
     if isinstance(content, str):
@@ -327,8 +294,11 @@ def _content(message: dict[str, Any], index: int, folder: str) -> Any:
     return blocks
 
 
-def parse_import(data: bytes, catalog: PresetCatalog, max_bytes: int = MAX_IMPORT_BYTES) -> Snapshot:
-    """An exported conversation (or a bare list of OpenAI messages), checked completely."""
+def parse_import(
+    data: bytes, catalog: PresetCatalog, root: Path, max_bytes: int = MAX_IMPORT_BYTES
+) -> Snapshot:
+    """An exported conversation (or a bare list of OpenAI messages), checked completely. Its
+    images are written under the upload folder ``root``, where the chat reads attachments."""
     if len(data) > max_bytes:
         raise ImportProblem("import_too_large", limit=f"{max_bytes / 1_000_000:g}")
     try:
@@ -342,7 +312,7 @@ def parse_import(data: bytes, catalog: PresetCatalog, max_bytes: int = MAX_IMPOR
         raise ImportProblem("import_not_conversation")
     if len(messages) > MAX_HISTORY_MESSAGES:
         raise ImportProblem("import_too_many", count=len(messages), limit=MAX_HISTORY_MESSAGES)
-    folder = uuid.uuid4().hex
+    folder = root / "llmchat-imports" / uuid.uuid4().hex
     history: list[dict[str, Any]] = []
     system_prompt: str | None = None
     for index, message in enumerate(messages, start=1):

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
+from pydantic import BaseModel
+
+from llmchat.core import controls
 from llmchat.core.presets import LoadedPreset
 
 Mode = Literal["chat", "qa"]
@@ -30,32 +32,6 @@ _SURROGATES = re.compile("[\ud800-\udfff]")
 def clean_text(text: str) -> str:
     """Text safe to send: control characters dropped, lone surrogates replaced by U+FFFD (�)."""
     return _SURROGATES.sub("\ufffd", _CONTROL_CHARS.sub("", text))
-
-
-@dataclass(frozen=True)
-class SamplingParams:
-    """The values of the Parameters accordion at send time."""
-
-    system_prompt: str
-    temperature: float
-    top_p: float
-    max_tokens: int
-    frequency_penalty: float
-    presence_penalty: float
-    seed: int | None
-
-    @classmethod
-    def from_preset(cls, preset: LoadedPreset) -> SamplingParams:
-        s = preset.settings
-        return cls(
-            system_prompt=s.system_prompt,
-            temperature=float(s.temperature),
-            top_p=float(s.top_p),
-            max_tokens=s.max_tokens,
-            frequency_penalty=float(s.frequency_penalty),
-            presence_penalty=float(s.presence_penalty),
-            seed=s.seed,
-        )
 
 
 def is_note(message: Message) -> bool:
@@ -167,29 +143,14 @@ def build_messages(
     return messages
 
 
-def build_request(preset: LoadedPreset, params: SamplingParams, messages: list[Message]) -> dict[str, Any]:
-    """Keyword arguments for ``chat.completions.create``: exactly what the controls showed."""
-    s = preset.settings
-    body: dict[str, Any] = {
-        "model": preset.model,
-        "messages": messages,
-        "stream": True,
-        "temperature": params.temperature,
-        "top_p": params.top_p,
-        "max_tokens": params.max_tokens,
-        "frequency_penalty": params.frequency_penalty,
-        "presence_penalty": params.presence_penalty,
-    }
-    if params.seed is not None:
-        body["seed"] = params.seed
-    if s.stop:
-        body["stop"] = list(s.stop)
-    extra: dict[str, Any] = {
-        key: value
-        for key, value in (("top_k", s.top_k), ("min_p", s.min_p), ("repeat_penalty", s.repeat_penalty))
-        if value is not None
-    }
-    extra.update(s.extra_body)
-    if extra:
-        body["extra_body"] = extra
+def build_request(preset: LoadedPreset, values: BaseModel, messages: list[Message]) -> dict[str, Any]:
+    """Keyword arguments for ``chat.completions.create``: exactly what the controls showed.
+
+    ``values`` are checked control values (:func:`llmchat.core.controls.check`); which of them are
+    sent, and where, is each control's own ``send``. The preset's ``extra_body`` goes last.
+    """
+    body: dict[str, Any] = {"model": preset.model, "messages": messages, "stream": True}
+    body.update(controls.request_fields(values))
+    if preset.settings.extra_body:
+        body["extra_body"] = {**body.get("extra_body", {}), **preset.settings.extra_body}
     return body

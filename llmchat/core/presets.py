@@ -16,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import (
@@ -29,9 +29,12 @@ from pydantic import (
     StrictInt,
     StrictStr,
     ValidationError,
+    create_model,
     field_validator,
 )
 
+from llmchat.core import controls
+from llmchat.core.embedded_settings import EmbeddedSettings
 from llmchat.core.redaction import (
     args_secrets,
     display_url,
@@ -40,13 +43,12 @@ from llmchat.core.redaction import (
     redact_text,
     url_secrets,
 )
-from llmchat.engine.embedded import EmbeddedSettings
 
 # The seed tutorial's module constants: what a preset falls back to for every key it leaves out.
 SEED_BASE_URL = "http://localhost:8080/v1"
 SEED_API_KEY = "Dummy"
 SEED_MODEL = "gpt-3.5-turbo"
-SEED_SYSTEM_PROMPT = "あなた日本語の優秀なアシスタントです。"
+SEED_SYSTEM_PROMPT = controls.SEED_SYSTEM_PROMPT
 
 # Environment variables that fill in what a preset leaves out (Hugging Face Spaces secrets).
 ENV_BASE_URL = "OPENAI_BASE_URL"
@@ -57,34 +59,20 @@ Number = StrictFloat | StrictInt
 ExtraValue = StrictStr | StrictInt | StrictFloat | StrictBool | list[StrictStr | Number] | None
 
 
-class Preset(BaseModel):
-    """The schema of one preset file. Every key is optional."""
+class PresetBase(BaseModel):
+    """The keys of a preset that are not controls (see :class:`Preset`)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: StrictStr | None = Field(None, min_length=1, max_length=80)
     description: StrictStr = Field("", max_length=2000)
-    mode: Literal["chat", "qa"] = "chat"
 
     # Where and what: None means "environment variable, else the seed's value".
     base_url: StrictStr | None = Field(None, pattern=r"^https?://\S+$")
     api_key: SecretStr | None = None
     model: StrictStr | None = Field(None, min_length=1, max_length=200)
 
-    # Sampling: the seed's values are the defaults.
-    system_prompt: StrictStr = Field(SEED_SYSTEM_PROMPT, max_length=100_000)
-    temperature: Number = Field(0.0, ge=0.0, le=2.0)
-    top_p: Number = Field(0.0, ge=0.0, le=1.0)
-    max_tokens: StrictInt = Field(1024, ge=1, le=1_048_576)
-    frequency_penalty: Number = Field(0.0, ge=-2.0, le=2.0)
-    presence_penalty: Number = Field(0.0, ge=-2.0, le=2.0)
-    seed: StrictInt | None = Field(0, ge=-(2**63), le=2**63 - 1)
-    stop: Annotated[list[Annotated[StrictStr, Field(min_length=1)]], Field(max_length=4)] = []
-
-    # Server-specific sampling (llama.cpp, vLLM, Ollama), sent in the request body as extra keys.
-    top_k: StrictInt | None = Field(None, ge=0, le=100_000)
-    min_p: Number | None = Field(None, ge=0.0, le=1.0)
-    repeat_penalty: Number | None = Field(None, ge=0.0, le=10.0)
+    # Server-specific keys sent in the request body as they are (llama.cpp, vLLM, Ollama).
     extra_body: dict[StrictStr, ExtraValue] = {}
 
     # Behaviour of the app with this server.
@@ -92,7 +80,6 @@ class Preset(BaseModel):
     timeout: Number = Field(120.0, gt=0, le=3600)
     concurrency_limit: StrictInt | None = Field(None, ge=1, le=1000)
     context_window: StrictInt | None = Field(None, ge=256, le=10_000_000)
-    show_stats: StrictBool = True
     # After an answer, when the next turn will leave out older turns, have a llama.cpp server
     # evaluate the shortened conversation right away (see llmchat/engine/warmup.py).
     warm_cache: StrictBool = True
@@ -113,6 +100,15 @@ class Preset(BaseModel):
         return value
 
 
+# The schema of one preset file. Every key is optional; the controls' keys (mode, system_prompt,
+# the sampling values...) and their bounds and defaults come from llmchat.core.controls.
+Preset: type[PresetBase] = create_model(  # type: ignore[call-overload]
+    "Preset",
+    __base__=PresetBase,
+    **{control.name: control.field() for control in controls.CONTROLS},
+)
+
+
 @dataclass(frozen=True)
 class LoadedPreset:
     """A validated preset, with environment fallbacks applied. ``api_key`` never leaves the server."""
@@ -128,6 +124,15 @@ class LoadedPreset:
     @property
     def slider_max_tokens(self) -> int:
         return max(self.settings.max_tokens_limit, self.settings.max_tokens)
+
+    @property
+    def limits(self) -> dict[str, int]:
+        """The preset's own maximums of controls (see ``Control.limited_by``)."""
+        return {"max_tokens_limit": self.slider_max_tokens}
+
+    def control_values(self) -> dict[str, Any]:
+        """Every control's value as this preset sets it."""
+        return {control.name: getattr(self.settings, control.name) for control in controls.CONTROLS}
 
     @property
     def secrets(self) -> list[str]:
@@ -177,6 +182,8 @@ def _describe_value(loc: list[str], value: Any) -> str:
 
 def _allowed_for(key: str, model: type[BaseModel] | None = None) -> str:
     """A short statement of what a key accepts, read from the schema itself."""
+    if model is None and key in controls.BY_NAME:
+        return controls.expected(controls.BY_NAME[key])
     info = (model or Preset).model_fields.get(key)
     if info is None:
         return ""
@@ -185,8 +192,6 @@ def _allowed_for(key: str, model: type[BaseModel] | None = None) -> str:
         for attr in ("ge", "gt", "le", "lt", "min_length", "max_length", "pattern"):
             if getattr(item, attr, None) is not None:
                 bounds[attr] = getattr(item, attr)
-    if key == "seed":
-        return "a whole number, or nothing (null) for a random seed"
     if "ge" in bounds and "le" in bounds:
         kind = "a number" if "float" in repr(info.annotation) else "a whole number"
         return f"{kind} from {bounds['ge']} to {bounds['le']}"
@@ -194,15 +199,13 @@ def _allowed_for(key: str, model: type[BaseModel] | None = None) -> str:
         return f"a number above {bounds['gt']} and at most {bounds['le']}"
     if key == "base_url":
         return "an http:// or https:// URL, such as http://localhost:8080/v1"
-    if key == "stop":
-        return "a list of at most 4 non-empty strings"
     if key == "lang":
         return "en or ja"
     if key == "extra_body":
         return "a mapping of key: value"
     if key == "embedded":
         return "a mapping such as {model: smollm2, n_ctx: 2048}"
-    if key in ("api_key", "name", "model", "description", "system_prompt"):
+    if key in ("api_key", "name", "model", "description"):
         return "text"
     return ""
 

@@ -18,6 +18,8 @@ from typing import Annotated, Any, Protocol
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, WrapValidator
 
+from llmchat.core.notices import Notice
+
 MAX_EVENT_BYTES = 1_048_576  # one line of the event stream, and one event's data
 MAX_ANSWER_CHARS = 2_000_000  # answer + thinking of one reply
 MAX_BODY_BYTES = 8_388_608  # a whole reply read at once (a model list, a non-streamed answer)
@@ -32,28 +34,26 @@ TOKENIZER_SLACK = 64  # special tokens a tokenizer may add beyond one token per 
 
 
 class ReplyTooLarge(ValueError):
-    """The server sent more than llmchat reads; the message says what, for the chat and the log.
+    """The server sent more than llmchat reads; ``reason`` says what (for the chat and the log).
 
     A ``ValueError`` like the other "not an OpenAI reply" failures, so it is never retried.
     """
 
+    def __init__(self, kind: str, limit: int) -> None:
+        super().__init__(f"{kind} (limit {limit:,})")
+        self.reason = Notice(kind, limit=limit)
+
 
 def line_too_long() -> ReplyTooLarge:
-    return ReplyTooLarge(
-        f"The server sent an event line over {MAX_EVENT_BYTES:,} bytes; llmchat stopped reading there."
-    )
+    return ReplyTooLarge("why_line_too_long", MAX_EVENT_BYTES)
 
 
 def answer_too_long() -> ReplyTooLarge:
-    return ReplyTooLarge(
-        f"The answer reached {MAX_ANSWER_CHARS:,} characters, the most llmchat reads; the rest was not read."
-    )
+    return ReplyTooLarge("why_answer_too_long", MAX_ANSWER_CHARS)
 
 
 def body_too_large(limit: int) -> ReplyTooLarge:
-    return ReplyTooLarge(
-        f"The server's reply passed {limit:,} bytes, the most llmchat reads; the rest was not read."
-    )
+    return ReplyTooLarge("why_reply_too_large", limit)
 
 
 class _Body(Protocol):

@@ -1,34 +1,87 @@
-"""What one assistant turn looks like in the chat: notes, thinking, answer, stats.
+"""One assistant turn as data: notices, thinking, answer, stats, how it ended.
 
-The chat function yields ``ReplyView.render()`` after every update. A plain answer renders as a
-plain string (the simplest thing for API clients); anything more renders as a list of messages, in
-which llmchat's own parts carry a ``metadata`` title. Gradio shows those as small titled boxes,
-and :func:`llmchat.core.messages.history_to_messages` never sends them back to the model.
+The chat service yields a :class:`TurnView` after every update; each front end draws it in its
+own way and language (the web page as Gradio messages with titled boxes, ``llmchat ask`` as text
+on stdout and notices on stderr). Nothing here is worded: notices are
+:class:`~llmchat.core.notices.Notice` values and the stats are figures.
 """
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
+from llmchat.core.notices import Notice
 from llmchat.core.server_data import Timings, Usage
-from llmchat.engine.errors import Notice
-from llmchat.engine.stream import StreamOutcome
 
-THINKING_TITLE = "💭 Thinking"
+
+@dataclass(frozen=True)
+class Stats:
+    """The figures of the stats line; ``*_estimated`` marks what llmchat counted itself."""
+
+    first_token_seconds: float
+    completion_tokens: int
+    completion_estimated: bool = False
+    prompt_tokens: int | None = None
+    prompt_estimated: bool = False
+    rate: float | None = None  # tokens per second
+    rate_estimated: bool = False
+
+    @classmethod
+    def measure(
+        cls,
+        first_token_seconds: float,
+        generating_seconds: float,
+        chunks: int,
+        usage: Usage | None,
+        timings: Timings | None,
+        prompt_estimate: int | None,
+    ) -> Stats:
+        """Figures the server reported (``usage``, llama.cpp's ``timings``, both checked by
+        :mod:`llmchat.core.server_data`) are used as they are; the rest is counted or estimated."""
+        usage = usage or Usage()
+        timings = timings or Timings()
+        completion = usage.completion_tokens or timings.predicted_n
+        completion_estimated = not completion
+        if not completion:
+            completion = chunks  # one chunk is about one token
+        prompt = usage.prompt_tokens or timings.prompt_n
+        prompt_estimated = False
+        if not prompt and prompt_estimate:
+            prompt, prompt_estimated = prompt_estimate, True
+        rate = timings.predicted_per_second
+        rate_estimated = False
+        if not rate and generating_seconds > 0 and completion > 1:
+            rate = (completion - 1) / generating_seconds
+            rate_estimated = completion_estimated
+        return cls(
+            first_token_seconds=first_token_seconds,
+            completion_tokens=completion,
+            completion_estimated=completion_estimated,
+            prompt_tokens=prompt or None,
+            prompt_estimated=prompt_estimated,
+            rate=rate or None,
+            rate_estimated=rate_estimated,
+        )
 
 
 @dataclass
-class ReplyView:
+class TurnView:
+    """The turn as it stands: ``before`` notices, thinking, the answer, ``after`` notices, stats."""
+
     before: list[Notice] = field(default_factory=list)
     thinking: str = ""
     thinking_started: float | None = None
     thinking_seconds: float | None = None
     answer: str = ""
     after: list[Notice] = field(default_factory=list)
-    stats: str | None = None
+    stats: Stats | None = None
     finish_reason: str | None = None  # how the server said the answer ended; None: it did not say
+
+    @classmethod
+    def of(cls, *notices: Notice) -> TurnView:
+        """A turn that is only notices (a refusal, a wait)."""
+        return cls(before=list(notices))
 
     def add_thinking(self, text: str) -> None:
         if text:
@@ -45,58 +98,11 @@ class ReplyView:
         if self.thinking_started is not None and self.thinking_seconds is None:
             self.thinking_seconds = time.monotonic() - self.thinking_started
 
-    def render(self) -> str | list[dict[str, Any]]:
-        if not (self.before or self.thinking or self.after or self.stats):
-            return self.answer
-        messages: list[dict[str, Any]] = [note.as_message() for note in self.before]
-        if self.thinking:
-            metadata: dict[str, Any] = {"title": THINKING_TITLE}
-            if self.thinking_seconds is None:
-                metadata["status"] = "pending"
-            else:
-                metadata.update(status="done", duration=round(self.thinking_seconds, 1))
-            messages.append({"role": "assistant", "content": self.thinking, "metadata": metadata})
-        if self.answer:
-            messages.append({"role": "assistant", "content": self.answer})
-        messages.extend(note.as_message() for note in self.after)
-        if self.stats:
-            messages.append(
-                {"role": "assistant", "content": "", "metadata": {"title": self.stats, "status": "done"}}
-            )
-        return messages
+    @property
+    def notices(self) -> list[Notice]:
+        return [*self.before, *self.after]
 
-
-def format_stats(outcome: StreamOutcome, prompt_estimate: int | None) -> str | None:
-    """One compact line: time to first token, tokens/s, prompt + completion tokens.
-
-    Figures the server reported (``usage``, llama.cpp's ``timings``) are used as they are, once
-    :mod:`llmchat.core.server_data` has checked them (a wrong one is simply not there); what llmchat
-    had to count or estimate itself is marked with "~".
-    """
-    if outcome.first_token_at is None:
-        return None
-    ttft = outcome.first_token_at - outcome.started
-    usage = outcome.usage or Usage()
-    timings = outcome.timings or Timings()
-    completion = usage.completion_tokens or timings.predicted_n
-    completion_mark = ""
-    if not completion:
-        completion, completion_mark = outcome.chunks, "~"  # one chunk is about one token
-    prompt = usage.prompt_tokens or timings.prompt_n
-    prompt_mark = ""
-    if not prompt and prompt_estimate:
-        prompt, prompt_mark = prompt_estimate, "~"
-    rate = timings.predicted_per_second
-    rate_mark = ""
-    if not rate:
-        span = (outcome.last_token_at or outcome.first_token_at) - outcome.first_token_at
-        rate = (completion - 1) / span if span > 0 and completion > 1 else None
-        rate_mark = "~" if completion_mark else ""
-    parts = [f"⏱ {ttft:.2f} s to first token"]
-    if rate:
-        parts.append(f"{rate_mark}{rate:.1f} tokens/s")
-    tokens = f"{completion_mark}{completion} completion tokens"
-    if prompt:
-        tokens = f"{prompt_mark}{prompt} prompt + {tokens}"
-    parts.append(tokens)
-    return " · ".join(parts)
+    @property
+    def failed(self) -> bool:
+        """True when the turn ended without an answer because of a problem (a notice says which)."""
+        return not self.answer and not self.thinking and bool(self.notices)

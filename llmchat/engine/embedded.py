@@ -34,8 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-
+from llmchat.core.embedded_settings import EmbeddedSettings
 from llmchat.core.redaction import args_secrets, redact_text
 
 log = logging.getLogger(__name__)
@@ -44,7 +43,6 @@ INSTALL_LLAMA = 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install "llama-cpp-python[se
 # Modules `python -m llama_cpp.server` imports; find_spec on them does not import them.
 _NEEDED = ("llama_cpp", "uvicorn", "fastapi", "sse_starlette", "starlette_context", "pydantic_settings")
 # Flags we set ourselves: overriding them would break the readiness check or the port we report.
-_MANAGED_FLAGS = ("--host", "--port", "--model", "--config_file", "--api_key")
 # llama_cpp.server reads its settings from same-named environment variables (any case), and
 # uvicorn.run() prefers $HOST/$PORT over --host/--port: a stray PORT=8080 would break us.
 _SERVER_ENV_NAMES = (
@@ -63,31 +61,6 @@ _POLL_INTERVAL = 0.2
 
 class EmbeddedError(Exception):
     """A local-model failure; ``str()`` is a user-facing message (may be multi-line Markdown)."""
-
-
-class EmbeddedSettings(BaseModel):
-    """The ``embedded:`` section of a preset: which GGUF to serve and how llama.cpp loads it."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    model: str = Field("smollm2", min_length=1)
-    chat_format: str | None = Field(None, min_length=1)
-    n_ctx: int = Field(2048, ge=256, le=131072)
-    n_gpu_layers: int = Field(0, ge=-1, le=1000)
-    n_threads: int | None = Field(None, ge=1, le=256)  # None = every core but one
-    n_batch: int = Field(512, ge=1, le=131072)
-    cache: bool = False
-    interrupt_requests: bool = False
-    startup_timeout: float = Field(120.0, gt=0, le=3600)
-    extra_args: list[str] = Field(default_factory=list)
-
-    @field_validator("extra_args")
-    @classmethod
-    def _no_managed_flags(cls, args: list[str]) -> list[str]:
-        for arg in args:
-            if arg.split("=", 1)[0] in _MANAGED_FLAGS:
-                raise ValueError(f"{arg.split('=', 1)[0]} is set by llmchat and cannot be in extra_args")
-        return args
 
 
 def _check_llama_cpp() -> None:

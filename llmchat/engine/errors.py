@@ -1,8 +1,8 @@
-"""Explain server failures in words a visitor understands, without ever showing a secret.
+"""Turn server failures into notices a visitor understands, without ever showing a secret.
 
-Every failure becomes a :class:`Notice` (a title and a Markdown body) that the chat shows as the
-assistant's turn. Server-provided text is passed through :func:`redact` first: OpenAI, for
-one, echoes part of a wrong key back in its 401 message. A server is named by
+Every failure becomes a :class:`~llmchat.core.notices.Notice` (a kind and its values; the front
+end words it). Server-provided text is passed through :func:`redact` first: OpenAI, for one,
+echoes part of a wrong key back in its 401 message. A server is named by
 :func:`~llmchat.core.redaction.display_url` (``scheme://host:port/path``): the ``base_url`` itself
 may carry a password or a token, and every visitor reads these notices.
 """
@@ -11,26 +11,15 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import openai
 
+from llmchat.core.notices import Notice
 from llmchat.core.redaction import display_url, redact_text, url_secrets
 from llmchat.core.server_data import ReplyTooLarge
 
 MAX_SAID = 1000  # characters of a server's own explanation shown in a notice
-
-
-@dataclass(frozen=True)
-class Notice:
-    """A message from llmchat itself, shown in the chat as a titled box and never sent to the model."""
-
-    title: str
-    body: str
-
-    def as_message(self) -> dict[str, object]:
-        return {"role": "assistant", "content": self.body, "metadata": {"title": self.title}}
 
 
 def redact(text: str, secrets: list[str]) -> str:
@@ -63,18 +52,13 @@ def server_message(exc: openai.APIStatusError) -> str:
     return text[:500] or exc.message
 
 
-def unreachable(base_url: str, detail: str) -> Notice:
-    server = display_url(base_url)
-    if _is_local(base_url):
-        hint = (
-            "Is the server running? The seed's set-up starts one with:\n\n"
-            "```\npython -m llama_cpp.server --model MODEL.gguf --chat_format llama-2 "
-            "--n_gpu_layers 0 --port 8080\n```\n\n"
-            "Or pick a preset whose server is up."
-        )
-    else:
-        hint = "Check the address in the preset's `base_url` and this machine's network."
-    return Notice("⚠️ Cannot reach the LLM server", f"Nothing answers at **{server}** ({detail}).\n\n{hint}")
+_CONTEXT_WORDS = re.compile(r"context|token|too long|exceed", re.IGNORECASE)
+_IMAGE_WORDS = re.compile(r"image|vision|multi-?modal", re.IGNORECASE)
+
+
+def unreachable(base_url: str, detail: str | Notice) -> Notice:
+    hint = Notice("hint_start_server") if _is_local(base_url) else Notice("hint_check_address")
+    return Notice("unreachable", server=display_url(base_url), detail=detail, hint=hint)
 
 
 def explain(
@@ -85,112 +69,71 @@ def explain(
     timeout: float,
     secrets: list[str],
     models_offered: list[str] | None = None,
+    sent_images: bool = False,
 ) -> Notice:
-    """Turn an exception from the openai client (before the answer started) into a Notice."""
+    """Turn an exception from the openai client (before the answer started) into a Notice.
+
+    ``sent_images``: the request carried images, so a 400 about images is about them.
+    """
     server = display_url(base_url)
     secrets = [*secrets, *url_secrets(base_url)]
     if isinstance(exc, openai.APITimeoutError):
-        return Notice(
-            "⚠️ The server did not answer in time",
-            f"**{server}** sent nothing for {timeout:g} s. It may be busy or loading a model; "
-            "press Retry, or raise the preset's `timeout`.",
-        )
+        return Notice("timeout", server=server, seconds=timeout)
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc.__context__
-        detail = type(cause).__name__ if cause else "connection failed"
-        return unreachable(base_url, redact(detail, secrets))
+        return unreachable(
+            base_url, redact(type(cause).__name__, secrets) if cause else Notice("connection_failed")
+        )
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         said = redact(server_message(exc), secrets)[:MAX_SAID]  # cut after redacting: no half key
         if status in (401, 403):
-            return Notice(
-                f"⚠️ The server refused the API key (HTTP {status})",
-                f"**{server}** said: {said}\n\nSet the key in the environment variable "
-                "`OPENAI_API_KEY` or in the preset's `api_key`, then press Retry.",
-            )
+            return Notice("key_refused", server=server, status=status, said=said)
         if status == 404:
             if models_offered:
-                offered = ", ".join(f"`{m}`" for m in models_offered[:30])
-                hint = f"Models this server offers: {offered}. Set one as the preset's `model`."
+                hint = Notice("hint_models_offered", models=", ".join(f"`{m}`" for m in models_offered[:30]))
             else:
-                hint = (
-                    "Check the preset's `model`, and that `base_url` is right "
-                    "(most servers want it to end in `/v1`)."
-                )
-            return Notice(
-                "⚠️ Model or address not found (HTTP 404)",
-                f"**{server}** does not know the model `{model}`: {said}\n\n{hint}",
-            )
+                hint = Notice("hint_check_model")
+            return Notice("not_found", server=server, model=model, said=said, hint=hint)
         if status == 400:
-            hint = ""
-            if re.search(r"context|token|too long|exceed", said, re.IGNORECASE):
-                hint = (
-                    "\n\nThe conversation is probably longer than the model's context window: "
-                    "press Clear, switch to QA mode, or lower Max tokens."
-                )
-            return Notice("⚠️ The server rejected the request (HTTP 400)", f"{said}{hint}")
+            if sent_images and _IMAGE_WORDS.search(said):
+                return Notice("images_refused", said=said)
+            kind = "bad_request_context" if _CONTEXT_WORDS.search(said) else "bad_request"
+            return Notice(kind, said=said)
         if status == 429:
             retry_after = exc.response.headers.get("retry-after")
-            wait = f" It asks to wait {retry_after} s." if retry_after else ""
-            return Notice(
-                "⚠️ Too many requests (HTTP 429)",
-                f"**{server}** is busy or the quota is used up: {said}.{wait} Then press Retry.",
-            )
+            if retry_after:
+                return Notice("rate_limited_wait", server=server, said=said, seconds=retry_after[:20])
+            return Notice("rate_limited", server=server, said=said)
         if status >= 500:
-            return Notice(
-                f"⚠️ The server failed (HTTP {status})",
-                f"**{server}** had an internal error: {said}\n\nPress Retry; if it keeps failing, "
-                "look at the server's log.",
-            )
-        return Notice(f"⚠️ The server answered HTTP {status}", said)
+            return Notice("server_failed", server=server, status=status, said=said)
+        return Notice("http_status", status=status, said=said)
     if isinstance(exc, ValueError):  # e.g. json.JSONDecodeError: not an OpenAI event stream
         return not_openai(base_url)
     if isinstance(exc, openai.APIError):
-        return Notice(
-            "⚠️ The server reported an error",
-            redact(str(exc.message or exc), secrets),
-        )
-    return Notice(
-        "⚠️ Something went wrong",
-        f"{type(exc).__name__}: {redact(str(exc), secrets)[:500]}",
-    )
+        return Notice("api_error", said=redact(str(exc.message or exc), secrets))
+    return Notice("unexpected", error=type(exc).__name__, said=redact(str(exc), secrets)[:500])
 
 
 def not_openai(base_url: str) -> Notice:
     """The server answered, but not in the OpenAI streaming format (or with nothing at all)."""
-    return Notice(
-        "⚠️ Unexpected reply from the server",
-        f"**{display_url(base_url)}** answered, but not with an OpenAI-style streamed answer. Is it an "
-        "OpenAI-compatible endpoint? Most want a `base_url` ending in `/v1`.",
-    )
+    return Notice("not_openai", server=display_url(base_url))
 
 
 def empty_stream(base_url: str) -> Notice:
     """200 OK but no answer at all: what llama-cpp-python does when the prompt exceeds n_ctx."""
-    return Notice(
-        "⚠️ The server sent no answer",
-        f"**{display_url(base_url)}** accepted the request but sent no text and no end mark. With "
-        "llama-cpp-python this happens when the conversation is longer than the model's context "
-        "window: press Clear, switch to QA mode, or set the preset's `context_window`. Otherwise "
-        "check that `base_url` is an OpenAI-compatible endpoint (most end in `/v1`).",
-    )
+    return Notice("empty_stream", server=display_url(base_url))
 
 
-def cut_off(exc: BaseException | None, tokens: int, secrets: list[str]) -> Notice:
+def cut_off(exc: BaseException | None, chunks: int, secrets: list[str]) -> Notice:
     """The answer started but did not finish: say so, and keep what arrived."""
+    why: Notice
     if isinstance(exc, ReplyTooLarge):
-        why = str(exc)
+        why = exc.reason
     elif exc is None:
-        why = (
-            "The server ended the answer without saying it was complete. It may have been "
-            "interrupted by another request (llama-cpp-python does this by default) or run out "
-            "of context."
-        )
+        why = Notice("why_no_finish")
     elif isinstance(exc, openai.APIError) and not isinstance(exc, openai.APIConnectionError):
-        why = f"The server reported an error mid-answer: {redact(str(exc.message or exc), secrets)}"
+        why = Notice("why_error_mid_answer", said=redact(str(exc.message or exc), secrets))
     else:
-        why = f"The connection to the server broke ({type(exc).__name__})."
-    return Notice(
-        "✂️ The answer was cut off",
-        f"{why} What arrived ({tokens} chunks) is kept above. Press Retry to ask again.",
-    )
+        why = Notice("why_connection_broke", error=type(exc).__name__)
+    return Notice("cut_off", why=why, chunks=chunks)

@@ -51,8 +51,8 @@ module. 140 at once took about 10 s to take in on 2 busy cores, during which a n
 waits in Gradio's queue for up to a second or so (``benchmarks/fair_share.py``); a client that
 resends without pause keeps the app that busy.
 
-Everything here is plain asyncio on Gradio's one event loop (no locks needed); the notices are
-:mod:`llmchat.i18n.notices` entries, translated like every other notice.
+Everything here is plain asyncio on one event loop (no locks needed); the notices are data,
+worded by each front end like every other notice.
 """
 
 from __future__ import annotations
@@ -65,13 +65,13 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
-from llmchat.engine.errors import Notice
-from llmchat.i18n.notices import NOTICES
+from llmchat.core.notices import Notice
+from llmchat.core.turn import TurnView
 
 DEFAULT_PER_VISITOR = 3
 DEFAULT_PER_ADDRESS = 8
 _MAX_HOPS = 32  # X-Forwarded-For entries looked at, from the right (the header is the client's to grow)
-_VISITOR, _ADDRESS = "one visitor", "one network address"  # catalogued fragments (i18n_catalog)
+_VISITOR, _ADDRESS = Notice("who_visitor"), Notice("who_address")
 
 _Ip = ipaddress.IPv4Address | ipaddress.IPv6Address
 _R = TypeVar("_R")
@@ -155,19 +155,13 @@ def visitor(request: Any) -> tuple[str | None, str | None]:
     return (str(session) if session else None), client_address(peer, forwarded, trust_all)
 
 
-def _notice(key: str, **params: Any) -> dict[str, Any]:
-    entry = next(n for n in NOTICES if n.key == key)
-    fields = {k: str(v) for k, v in params.items()}
-    return Notice(entry.title.en.format(**fields), entry.bodies[0].en.format(**fields)).as_message()
-
-
 @dataclass(eq=False)
 class Turn:
     """One chat turn's place: streaming, waiting for a slot, or refused."""
 
     limits: tuple[tuple[str, int], ...]
     state: State = "streaming"
-    blocked_by: tuple[str, int] | None = None  # (who, limit) that made it wait or refused it
+    blocked_by: tuple[Notice, int] | None = None  # (who, limit) that made it wait or refused it
     ready: asyncio.Future[None] | None = None
 
 
@@ -247,17 +241,17 @@ class FairShare:
 
     async def take_turn(
         self, limits: tuple[tuple[str, int], ...], answer: Callable[[], AsyncIterator[_R]]
-    ) -> AsyncIterator[_R | list[dict[str, Any]]]:
+    ) -> AsyncIterator[_R | TurnView]:
         """Run ``answer()`` within the limits, yielding a notice first when it waits or is refused."""
         turn = self.enter(limits)
         try:
             if turn.state == "refused":
                 who, limit = turn.blocked_by or (_VISITOR, 0)
-                yield [_notice("fair_refused", who=who, limit=limit, waiting=limit)]
+                yield TurnView.of(Notice("fair_refused", who=who, limit=limit, waiting=limit))
                 return
             if turn.state == "waiting" and turn.ready is not None:
                 who, limit = turn.blocked_by or (_VISITOR, 0)
-                yield [_notice("fair_waiting", who=who, limit=limit)]
+                yield TurnView.of(Notice("fair_waiting", who=who, limit=limit))
                 await turn.ready
             async for reply in answer():
                 yield reply
@@ -265,7 +259,7 @@ class FairShare:
             self.leave(turn)
 
 
-def _who(key: str, limit: int) -> tuple[str, int]:
+def _who(key: str, limit: int) -> tuple[Notice, int]:
     return (_VISITOR if key.startswith("session ") else _ADDRESS), limit
 
 

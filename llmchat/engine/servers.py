@@ -14,22 +14,18 @@ import threading
 
 import httpx
 
+from llmchat.core.notices import Notice, NoticeError
 from llmchat.core.presets import LoadedPreset
 from llmchat.core.redaction import redact_text
 from llmchat.engine.embedded import EmbeddedError, EmbeddedServer, EmbeddedSettings
-from llmchat.engine.errors import Notice
 
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 2.0
 
 
-class LocalModelError(Exception):
+class LocalModelError(NoticeError):
     """The local model cannot serve; ``notice`` says why, for the chat."""
-
-    def __init__(self, notice: Notice) -> None:
-        super().__init__(notice.body)
-        self.notice = notice
 
 
 class ServerResolver:
@@ -63,7 +59,7 @@ class ServerResolver:
         try:
             base_url = await server.ensure_running()
         except EmbeddedError as exc:
-            notice = Notice("⚠️ The local model could not start", redact_text(str(exc), preset.secrets))
+            notice = Notice("local_failed", detail=redact_text(str(exc), preset.secrets))
             raise LocalModelError(notice) from None
         return dataclasses.replace(preset, base_url=base_url)
 
@@ -76,11 +72,7 @@ class ServerResolver:
         if server.pid is None or server.is_running():  # never started, or alive
             return None
         tail = server.log_tail(15)
-        return Notice(
-            "⚠️ The local model stopped",
-            "The llama.cpp server running the local model exited. The last lines of its log:\n\n"
-            f"```\n{tail}\n```\n\nSend a message again to restart it.",
-        )
+        return Notice("local_stopped", log=tail)
 
     def start_in_background(self, preset: LoadedPreset) -> None:
         """Warm up a preset's local model while the UI starts, so the first answer is quick."""

@@ -1,7 +1,7 @@
 """English and Japanese labels: the page's own words (see :mod:`llmchat.web.i18n` for how they are used).
 
 Keys are gr.I18n keys (prefixed ``llmchat_`` in the browser) and server-rendered UI text; the
-notices (errors, hints, stats) are in :mod:`llmchat.i18n.notices`.
+notices (errors, hints, stats) are in :mod:`llmchat.i18n.catalog`.
 """
 
 from __future__ import annotations

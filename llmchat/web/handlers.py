@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import atexit
 import hashlib
+import inspect
 import shutil
 import tempfile
 import time
@@ -18,16 +19,20 @@ from typing import Any
 
 import gradio as gr
 
+from llmchat.core import controls
 from llmchat.core import conversation_file as conversations
 from llmchat.core.conversation_file import ImportProblem, Settings, Snapshot
 from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.core.presets import LoadedPreset, PresetCatalog
 from llmchat.engine.models import ModelDirectory, choices
 from llmchat.web import i18n
+from llmchat.web.controls_ui import values_of, widget_updates, with_control_parameters
+from llmchat.web.export import export_markdown
 from llmchat.web.i18n import Lang, label, request_lang
+from llmchat.web.uploads import upload_root
 
-# Outputs that show a conversation: chatbot, its state and value, preset, 9 controls, info, model.
-SHOWN = 15
+# Outputs that show a conversation: chatbot, its state and value, preset, the controls, info, model.
+SHOWN = 3 + 1 + len(controls.VISITOR_CONTROLS) + 2
 EXPORT_TTL = 600.0  # seconds an export file is kept for its download button
 
 
@@ -39,50 +44,22 @@ def describe_preset(preset: LoadedPreset) -> str:
     return " — ".join(parts)
 
 
-def seed_text(seed: int | None) -> str:
-    return "" if seed is None else str(seed)
-
-
-def parse_seed(value: Any) -> int | None:
-    try:
-        return int(str(value).strip())
-    except ValueError:
-        return None
-
-
-def preset_values(preset: LoadedPreset) -> list[Any]:
-    """Every control's value for a preset, in the order of the controls."""
-    s = preset.settings
-    return [
-        s.mode,
-        s.system_prompt,
-        s.temperature,
-        s.top_p,
-        gr.update(value=s.max_tokens, maximum=preset.slider_max_tokens),
-        s.frequency_penalty,
-        s.presence_penalty,
-        seed_text(s.seed),
-        s.show_stats,
-        describe_preset(preset),
-    ]
-
-
-def settings_values(preset: LoadedPreset, settings: Settings) -> list[Any]:
-    """Like :func:`preset_values`, for settings restored from the browser or a file."""
-    p = settings.parameters
-    max_tokens = int(p["max_tokens"])  # within the preset's limit: conversations._settings saw to it
-    return [
-        settings.mode,
-        settings.system_prompt,
-        p["temperature"],
-        p["top_p"],
-        gr.update(value=max_tokens, maximum=preset.slider_max_tokens),
-        p["frequency_penalty"],
-        p["presence_penalty"],
-        seed_text(p["seed"]),
-        settings.show_stats,
-        describe_preset(preset),
-    ]
+def settings_of(preset: LoadedPreset, model: str, widgets: list[Any]) -> Settings:
+    """The widgets' values as :class:`Settings`, to keep: each checked, and the preset's own
+    value kept instead of one that is not valid (a half-typed seed, say)."""
+    values = {**preset.control_values(), **values_of(widgets)}
+    for _ in controls.VISITOR_CONTROLS:
+        try:
+            checked = controls.check(values, preset.limits, preset.id)
+            break
+        except controls.ControlError as exc:
+            for name, *_ in exc.problems:
+                values[name] = getattr(preset.settings, name)
+    else:
+        checked = controls.check(preset.control_values(), preset.limits, preset.id)
+    return Settings(
+        preset.id, model or "", {c.name: getattr(checked, c.name) for c in controls.VISITOR_CONTROLS}
+    )
 
 
 class Page:
@@ -144,79 +121,51 @@ class Page:
         """Another preset was picked: its own model, and its server's list."""
         return await self._picker(preset_id, "", self.lang(request), refresh=False)
 
-    @staticmethod
-    def settings_from(
-        preset_id: str,
-        mode: str,
-        system_prompt: str,
-        temperature: float,
-        top_p: float,
-        max_tokens: float,
-        frequency_penalty: float,
-        presence_penalty: float,
-        seed: str,
-        show_stats: bool,
-        model: str,
-    ) -> Settings:
-        """The controls' current values (as the UI holds them) as :class:`Settings`."""
-        return Settings(
-            preset=preset_id,
-            mode=mode,
-            model=model or "",
-            system_prompt=system_prompt or "",
-            parameters={
-                "temperature": temperature,
-                "top_p": top_p,
-                "max_tokens": int(max_tokens),
-                "frequency_penalty": frequency_penalty,
-                "presence_penalty": presence_penalty,
-                "seed": parse_seed(seed),
-            },
-            show_stats=bool(show_stats),
-        )
+    def persist_handler(self) -> Any:
+        """:meth:`persist` with a signature naming each control (Gradio reads it to pass the
+        request, and the widgets' values in order)."""
 
-    def persist(
-        self,
-        history: list[dict[str, Any]],
-        preset_id: str,
-        mode: str,
-        system_prompt: str,
-        temperature: float,
-        top_p: float,
-        max_tokens: float,
-        frequency_penalty: float,
-        presence_penalty: float,
-        seed: str,
-        show_stats: bool,
-        model: str,
-        request: gr.Request,
-    ) -> list[Any]:
-        """After every change of the conversation: keep it in the browser, refresh the exports."""
-        settings = self.settings_from(
-            preset_id, mode, system_prompt, temperature, top_p, max_tokens,
-            frequency_penalty, presence_penalty, seed, show_stats, model,
-        )  # fmt: skip
-        # The page sends the conversation it shows; like any visitor input it is checked and
-        # bounded (attachments only from the upload folder, text and size limits).
-        history = conversations.clean_history(history or [], self.limits)
+        def persist(history: list[dict[str, Any]], preset_id: str, *rest: Any) -> list[Any]:
+            return self.persist(history, preset_id, *rest)
+
+        positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+        before = [inspect.Parameter("history", positional), inspect.Parameter("preset_id", positional)]
+        after = [
+            inspect.Parameter("model", positional),
+            inspect.Parameter("request", positional, annotation=gr.Request),
+        ]
+        return with_control_parameters(persist, before, after)
+
+    def persist(self, history: list[dict[str, Any]], preset_id: str, *rest: Any) -> list[Any]:
+        """After every change of the conversation: keep it in the browser, refresh the exports.
+
+        ``rest`` is the controls' widgets (in ``VISITOR_CONTROLS`` order), the model, the request.
+        """
+        *widgets, model, request = rest
         # ChatInterface blanks the placeholder while it answers and never puts it back.
         placeholder = gr.update(placeholder=str(label("placeholder")))
+        preset = self.catalog.presets.get(preset_id)
+        if preset is None:
+            return [gr.skip(), gr.skip(), gr.skip(), placeholder]
+        settings = settings_of(preset, model, widgets)
+        # The page sends the conversation it shows; like any visitor input it is checked and
+        # bounded (attachments only from the upload folder, text and size limits).
+        root = upload_root()
+        history = conversations.clean_history(history or [], root, self.limits)
         self._sweep_exports()
         if not history:
             empty = gr.DownloadButton(value=None, interactive=False)
             return [conversations.stored([], settings), empty, empty, placeholder]
-        preset = self.catalog.presets.get(preset_id)
-        model_name = settings.model or (preset.model if preset else "")
+        model_name = settings.model or preset.model
         folder = self.exports / hashlib.sha256(str(request.session_hash).encode()).hexdigest()[:24]
         folder.mkdir(exist_ok=True)
         folder.touch()  # its age says when this visitor last changed the conversation
-        files = conversations.export_files(self.limits)
-        messages = conversations.openai_messages(history, settings.system_prompt, files)
+        files = conversations.export_files(root, self.limits)
+        messages = conversations.openai_messages(history, settings.values["system_prompt"], files)
         as_json = folder / "llmchat-conversation.json"
         as_json.write_text(conversations.export_json(messages, settings, model_name), encoding="utf-8")
         as_md = folder / "llmchat-conversation.md"
-        label_ = preset.label if preset else preset_id
-        markdown = conversations.export_markdown(messages, settings, label_, model_name, self.lang(request))
+        markdown = export_markdown(messages, settings, preset.label, model_name, self.lang(request))
         as_md.write_text(markdown, encoding="utf-8")
         return [
             conversations.stored(history, settings),
@@ -232,11 +181,12 @@ class Page:
         if settings is None:
             return [history, history, history, *[gr.skip()] * (SHOWN - 3)]
         preset = self.catalog.presets[settings.preset]
-        return [history, history, history, preset.id, *settings_values(preset, settings), settings.model]
+        shown = widget_updates(preset, settings.values)
+        return [history, history, history, preset.id, *shown, describe_preset(preset), settings.model]
 
     def restore(self, value: Any) -> list[Any]:
         """On page load: the conversation this browser kept, if any."""
-        snapshot = conversations.restore(value, self.catalog, self.limits)
+        snapshot = conversations.restore(value, self.catalog, upload_root(), self.limits)
         if snapshot is None:
             return [gr.skip()] * SHOWN
         return self._apply(snapshot)
@@ -252,9 +202,10 @@ class Page:
             if Path(file).stat().st_size > limit:  # checked before reading it into memory
                 raise ImportProblem("import_too_large", limit=f"{limit / 1_000_000:g}")
             data = Path(file).read_bytes()
-            snapshot = conversations.parse_import(data, self.catalog, limit)
+            snapshot = conversations.parse_import(data, self.catalog, upload_root(), limit)
         except ImportProblem as exc:
-            failed = i18n.text("import_failed", lang, name=name, reason=exc.message(lang))
+            reason = i18n.text(exc.key, lang, **exc.params)
+            failed = i18n.text("import_failed", lang, name=name, reason=reason)
             return [*[gr.skip()] * SHOWN, gr.update(value=failed, visible=True)]
         except OSError as exc:
             reason = i18n.text("import_not_json", lang, detail=type(exc).__name__)

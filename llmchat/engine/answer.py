@@ -1,0 +1,136 @@
+"""The answer half of a turn: fit the request to the context window, stream it, say how it ended.
+
+Split from :mod:`llmchat.engine.service` (which checks and prepares a turn) so each reads as
+one job. Everything a visitor is told is a :class:`~llmchat.core.notices.Notice` in the view.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import openai
+from pydantic import BaseModel
+
+from llmchat.core.budget import Plan
+from llmchat.core.coalesce import coalesce
+from llmchat.core.notices import Notice
+from llmchat.core.presets import LoadedPreset
+from llmchat.core.reasoning import ThinkSplitter
+from llmchat.core.turn import Stats, TurnView
+from llmchat.engine import errors
+from llmchat.engine.budget import ContextBudget
+from llmchat.engine.servers import ServerResolver
+from llmchat.engine.stream import ClientPool, StreamOutcome, stream_deltas
+
+log = logging.getLogger(__name__)
+
+
+async def fit_context(
+    budget: ContextBudget,
+    preset: LoadedPreset,
+    messages: list[dict[str, Any]],
+    max_tokens: int,
+    view: TurnView,
+) -> tuple[list[dict[str, Any]], Plan | None, int]:
+    """Leave out the oldest turns when the request would not fit the model's context window.
+
+    Returns the messages to send, the plan (None when the window is unknown) and the window;
+    a cut is noted in ``view``. Raises ContextOverflow when even the message alone cannot fit.
+    """
+    embedded = preset.settings.embedded
+    configured = preset.settings.context_window or (embedded.n_ctx if embedded else None)
+    headers = {"Authorization": f"Bearer {preset.api_key.get_secret_value()}"}
+    window = await budget.window(preset.base_url, headers, configured)
+    if window is None:
+        return messages, None, 0
+    plan = await budget.fit(preset.base_url, headers, window, messages, max_tokens)
+    if plan.first_kept:
+        head = 1 if messages[0]["role"] == "system" else 0
+        kept = messages[head + plan.first_kept : -1]
+        messages = [*messages[:head], *kept, messages[-1]]
+        view.before.append(Notice("history_trimmed", count=plan.first_kept, window=window, kept=len(kept)))
+    return messages, plan, window
+
+
+async def stream_answer(
+    pool: ClientPool,
+    resolver: ServerResolver,
+    preset: LoadedPreset,
+    body: dict[str, Any],
+    values: BaseModel,
+    view: TurnView,
+    prompt_estimate: int | None,
+    sent_images: bool,
+) -> AsyncIterator[TurnView]:
+    """Stream the answer into ``view``, yielding it after every (coalesced) update."""
+    secrets = preset.secrets
+    if preset.settings.stream_usage:
+        body = {**body, "stream_options": {"include_usage": True}}
+    splitter = ThinkSplitter()
+    for attempt in (1, 2):
+        outcome = StreamOutcome()
+        try:
+            async for batch in coalesce(stream_deltas(pool.get(preset), body, outcome)):
+                for delta in batch:
+                    if delta.kind == "think":
+                        view.add_thinking(delta.text)
+                    else:
+                        thought, answer = splitter.feed(delta.text)
+                        view.add_thinking(thought)
+                        view.add_answer(answer)
+                yield view
+        except Exception as exc:
+            stale = isinstance(exc, openai.APIConnectionError) and not isinstance(exc, openai.APITimeoutError)
+            if stale and attempt == 1 and not outcome.chunks and not resolver.died(preset):
+                # A kept-alive connection the server had already dropped: one fresh try at once.
+                log.info("retrying %s once on a fresh connection", preset.server)
+                continue
+            log.warning("request to %s failed: %s", preset.server, errors.redact(repr(exc), secrets))
+            notice = resolver.died(preset)
+            if notice is None and outcome.chunks:
+                notice = errors.cut_off(exc, outcome.chunks, secrets)
+            view.after.append(notice or await _explain(pool, preset, exc, secrets, sent_images))
+            yield view
+            return
+        break
+
+    thought, answer = splitter.flush()
+    view.add_thinking(thought)
+    view.add_answer(answer)
+    view.end_thinking()
+    view.finish_reason = outcome.finish_reason
+    if outcome.finish_reason is None and not outcome.chunks:
+        view.after.append(errors.empty_stream(preset.base_url))
+    elif outcome.finish_reason is None:
+        view.after.append(errors.cut_off(None, outcome.chunks, secrets))
+    elif outcome.finish_reason == "length":
+        view.after.append(Notice("max_tokens_reached", count=values.max_tokens))
+    elif not view.answer and not view.thinking:
+        view.after.append(Notice("empty_answer"))
+    if values.show_stats and outcome.first_token_at is not None:
+        view.stats = Stats.measure(
+            first_token_seconds=outcome.first_token_at - outcome.started,
+            generating_seconds=(outcome.last_token_at or outcome.first_token_at) - outcome.first_token_at,
+            chunks=outcome.chunks,
+            usage=outcome.usage,
+            timings=outcome.timings,
+            prompt_estimate=prompt_estimate,
+        )
+    yield view
+
+
+async def _explain(
+    pool: ClientPool, preset: LoadedPreset, exc: Exception, secrets: list[str], sent_images: bool
+) -> Notice:
+    offered = await pool.list_models(preset) if getattr(exc, "status_code", None) == 404 else None
+    return errors.explain(
+        exc,
+        base_url=preset.base_url,
+        model=preset.model,
+        timeout=float(preset.settings.timeout),
+        secrets=secrets,
+        models_offered=offered,
+        sent_images=sent_images,
+    )

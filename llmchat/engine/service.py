@@ -1,0 +1,199 @@
+"""The chat service: one turn, from a visitor's message to a streamed answer, for every front end.
+
+``async for view in service.turn(TurnRequest(...))`` is the whole API. The web page, the terminal
+client (``llmchat ask``) and tests all go through it, so every rule about a turn lives here once:
+the checks of what a visitor sends (limits, controls, model, files), the fair share per visitor,
+the context budget, the per-server limits, streaming, and the cache warm-up after an answer.
+
+Each update is a :class:`~llmchat.core.turn.TurnView` — data, not words: front ends render it.
+A turn that cannot be sent yields one view made of a notice and ends; nothing reaches the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from llmchat.core import controls
+from llmchat.core.attachments import AttachmentError, RequestFiles, has_images
+from llmchat.core.budget import ContextOverflow
+from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
+from llmchat.core.messages import build_messages, build_request, clean_text, compose_content, content_text
+from llmchat.core.notices import Notice
+from llmchat.core.presets import LoadedPreset, PresetCatalog, PresetError
+from llmchat.core.turn import TurnView
+from llmchat.engine.answer import fit_context, stream_answer
+from llmchat.engine.budget import ContextBudget
+from llmchat.engine.fairness import FairShare
+from llmchat.engine.models import ModelDirectory, ModelNotOffered
+from llmchat.engine.servers import LocalModelError, ServerResolver
+from llmchat.engine.stream import ClientPool
+from llmchat.engine.warmup import CacheWarmer, FinishedTurn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TurnRequest:
+    """Everything one turn needs. ``controls`` holds the visitor's values by control name (see
+    :data:`llmchat.core.controls.VISITOR_CONTROLS`); a control left out takes the preset's value.
+    ``session`` and ``address`` say who is asking, for the fair share per visitor."""
+
+    message: str
+    preset: str
+    files: Sequence[str] = ()
+    history: Sequence[Mapping[str, Any]] = ()
+    controls: Mapping[str, Any] = field(default_factory=dict)
+    model: str = ""  # empty: the preset's own
+    session: str | None = None
+    address: str | None = None
+
+
+class ServerLimits:
+    """Per-server limits on answers generated at once (a preset's ``concurrency_limit``).
+
+    llama-cpp-python's server, for one, interrupts the running answer when a second request
+    arrives; a limit of 1 makes later visitors wait their turn instead.
+    """
+
+    def __init__(self) -> None:
+        self._semaphores: dict[tuple[int, str], asyncio.Semaphore] = {}
+
+    def get(self, preset: LoadedPreset) -> asyncio.Semaphore | None:
+        limit = preset.settings.concurrency_limit
+        if limit is None:
+            return None
+        key = (id(asyncio.get_running_loop()), preset.base_url)
+        return self._semaphores.setdefault(key, asyncio.Semaphore(limit))
+
+
+class ChatService:
+    """Turns for every visitor of one app: shares the connections, probes and limits."""
+
+    def __init__(
+        self,
+        catalog: PresetCatalog,
+        *,
+        limits: VisitorLimits = DEFAULT_LIMITS,
+        upload_root: Path | None = None,
+        pool: ClientPool | None = None,
+        resolver: ServerResolver | None = None,
+        models: ModelDirectory | None = None,
+        fair: FairShare | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.limits = limits
+        self.upload_root = upload_root  # where attachments may be read from (None: nowhere)
+        self.pool = pool or ClientPool()
+        self.resolver = resolver or ServerResolver()
+        self.models = models or ModelDirectory(self.pool, self.resolver)
+        self.fair = fair or FairShare(0, 0)
+        self.budget = ContextBudget()
+        self.warmer = CacheWarmer(self.budget)
+        self.server_limits = ServerLimits()
+
+    def check_controls(self, preset: LoadedPreset, given: Mapping[str, Any]) -> BaseModel:
+        """Every control's value for a turn: the visitor's where given, else the preset's; checked
+        against the controls' ranges and the preset's own limits (raises ControlError)."""
+        unknown = set(given) - {c.name for c in controls.VISITOR_CONTROLS}
+        values = {**preset.control_values(), **{k: v for k, v in given.items() if k not in unknown}}
+        if isinstance(values.get("system_prompt"), str):
+            values["system_prompt"] = clean_text(values["system_prompt"])
+        return controls.check(values, preset.limits, preset.id)
+
+    async def turn(self, request: TurnRequest) -> AsyncIterator[TurnView]:
+        """One turn; yields the growing :class:`TurnView`. Waits or is refused (with a notice)
+        when the visitor already has their share of answers streaming."""
+        limits = self.fair.limits(request.session, request.address)
+        async for view in self.fair.take_turn(limits, lambda: self._turn(request)):
+            yield view
+
+    def _refusal(self, request: TurnRequest, text: str) -> Notice | None:
+        """Why the message cannot be sent as it is, or None (checks that need no server)."""
+        if not text.strip() and not request.files:
+            return Notice("empty_message")
+        if len(text) > self.limits.max_message_chars:
+            return Notice("message_too_long", count=len(text), limit=self.limits.max_message_chars)
+        history = request.history
+        if len(history) > self.limits.max_history_messages:
+            return Notice("conversation_too_long", count=len(history), limit=self.limits.max_history_messages)
+        chars = sum(len(content_text(m.get("content"))) for m in history if isinstance(m, Mapping))
+        if chars > self.limits.max_history_chars:
+            return Notice("conversation_too_long_chars", count=chars, limit=self.limits.max_history_chars)
+        return None
+
+    async def _turn(self, request: TurnRequest) -> AsyncIterator[TurnView]:
+        text = clean_text(request.message)
+        try:
+            chosen = self.catalog.get(request.preset)
+            values = self.check_controls(chosen, request.controls)
+        except (PresetError, controls.ControlError) as exc:
+            yield TurnView.of(Notice("invalid_settings", detail=str(exc)))
+            return
+        refusal = self._refusal(request, text)
+        if refusal is not None:
+            yield TurnView.of(refusal)
+            return
+        # Every file this request refers to, in the message or the history, is read once and
+        # counted: over a limit, nothing is sent.
+        files = RequestFiles(self.upload_root, self.limits)
+        try:
+            content = compose_content(text, files.message(list(request.files)))
+            history = [dict(m) for m in request.history]
+            full = build_messages(values.mode, values.system_prompt, history, content, files.history)
+        except AttachmentError as exc:
+            yield TurnView.of(exc.notice)
+            return
+        try:
+            # The picker's value is re-checked here: only the preset's model or one its server lists.
+            chosen = dataclasses.replace(chosen, model=await self.models.check(chosen, request.model))
+        except ModelNotOffered as exc:
+            yield TurnView.of(Notice("model_not_offered", model=exc.model))
+            return
+        if self.resolver.needs_start(chosen):
+            yield TurnView.of(Notice("starting_local"))
+        try:
+            chosen = await self.resolver.resolve(chosen)
+        except LocalModelError as exc:
+            yield TurnView.of(exc.notice)
+            return
+        view = TurnView()
+        try:
+            messages, plan, window = await fit_context(self.budget, chosen, full, values.max_tokens, view)
+        except ContextOverflow as exc:
+            yield TurnView.of(exc.notice)
+            return
+        body = build_request(chosen, values, messages)
+        log.info(
+            "preset=%s mode=%s model=%s messages=%d temperature=%s top_p=%s max_tokens=%s seed=%s",
+            chosen.id, values.mode, chosen.model, len(messages), values.temperature, values.top_p,
+            values.max_tokens, values.seed,
+        )  # fmt: skip
+        semaphore = self.server_limits.get(chosen)
+        if semaphore is not None and semaphore.locked():
+            yield TurnView.of(Notice("waiting"))
+        estimate = plan.prompt_tokens if plan else None
+        async with semaphore or contextlib.nullcontext():
+            with self.warmer.answering(chosen.base_url):
+                async for update in stream_answer(
+                    self.pool, self.resolver, chosen, body, values, view, estimate, has_images(messages)
+                ):
+                    yield update
+        if (
+            values.mode == "chat"
+            and plan is not None
+            and plan.exact
+            and view.finish_reason in ("stop", "length")
+        ):
+            finished = FinishedTurn(
+                self.pool.get(chosen), chosen, body, full, view.answer, plan.first_kept, window, semaphore
+            )
+            self.warmer.after_answer(finished)
