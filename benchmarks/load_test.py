@@ -48,7 +48,6 @@ import random
 import re
 import shlex
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -67,6 +66,7 @@ if str(ROOT) not in sys.path:  # `python benchmarks/load_test.py` works too
 
 from gradio_client import Client  # noqa: E402
 
+from llmchat.ports import free_port  # noqa: E402
 from tests.openai_test_server import OpenAITestServer, split_tokens  # noqa: E402
 
 PRESET = "load"
@@ -116,12 +116,6 @@ def processes_in_group(pgid: int) -> list[int]:
 
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def percentile(values: list[float], q: float) -> float:

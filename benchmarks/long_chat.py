@@ -55,7 +55,6 @@ import json
 import os
 import re
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -66,6 +65,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from llmchat.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -186,12 +187,6 @@ class Turn:
 
 
 # ----- small helpers ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def load1() -> float:

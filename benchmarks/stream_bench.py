@@ -22,7 +22,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -38,6 +37,7 @@ from typing import Any
 import httpx
 
 from llmchat.cli import DEFAULT_CONCURRENCY
+from llmchat.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
@@ -68,12 +68,6 @@ TARGET_CROWD_P95_S = {20: 0.5, 100: 2.0}
 
 
 # ----- small helpers ---------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def median(values: list[float]) -> float:

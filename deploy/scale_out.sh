@@ -68,7 +68,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$PY" -c 'from llmchat.ports import free_port; print(free_port())'
 }
 
 wait_http() {  # wait_http URL PID NAME LOG: until URL answers 200, or fail with the log's end

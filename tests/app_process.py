@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import free_port
+from llmchat.ports import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 

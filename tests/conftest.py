@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from gradio_client import Client
 
+from llmchat.ports import free_port
 from llmchat.presets import load_catalog
 from llmchat.ui import build_demo
 from tests.openai_test_server import OpenAITestServer
 
 SECRET_KEY = "sk-test-secret-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

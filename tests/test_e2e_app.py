@@ -20,9 +20,9 @@ import pytest
 from gradio_client import Client
 
 from llmchat.embedded import EmbeddedServer, EmbeddedSettings
+from llmchat.ports import free_port
 from llmchat.presets import load_catalog
 from llmchat.ui import build_demo
-from tests.conftest import free_port
 from tests.openai_test_server import OpenAITestServer
 from tests.replies import answer_of as text_of
 

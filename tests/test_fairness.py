@@ -25,9 +25,9 @@ from starlette.datastructures import Headers
 
 from llmchat import cli, fairness
 from llmchat.fairness import FairShare, client_address, visitor
+from llmchat.ports import free_port
 from llmchat.presets import load_catalog
 from llmchat.ui import build_demo
-from tests.conftest import free_port
 from tests.openai_test_server import OpenAITestServer
 
 # --- the limiter ----------------------------------------------------------------------------

@@ -23,10 +23,11 @@ from llmchat.chat import make_chat_fn
 from llmchat.embedded import EmbeddedServer, EmbeddedSettings
 from llmchat.models import ModelDirectory
 from llmchat.page import Page
+from llmchat.ports import free_port
 from llmchat.presets import PresetError, load_catalog, load_preset
 from llmchat.redaction import display_url, mask, redact_text
 from llmchat.servers import ServerResolver
-from tests.conftest import SECRET_KEY, free_port, launch_app
+from tests.conftest import SECRET_KEY, launch_app
 from tests.openai_test_server import Behavior, OpenAITestServer
 from tests.replies import notes_of
 from tests.test_spaces import space

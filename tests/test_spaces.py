@@ -21,7 +21,8 @@ import pytest
 from gradio_client import Client
 
 from llmchat.cli import AppConfig, share_warning
-from tests.conftest import SECRET_KEY, free_port
+from llmchat.ports import free_port
+from tests.conftest import SECRET_KEY
 from tests.openai_test_server import Behavior, OpenAITestServer
 
 ROOT = Path(__file__).resolve().parent.parent

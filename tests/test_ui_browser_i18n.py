@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from llmchat.ports import free_port
 from llmchat.presets import load_catalog
 from llmchat.ui import build_demo
 from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (browser, open_page)
@@ -28,7 +29,7 @@ from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (br
     send,
     type_into,
 )
-from tests.conftest import SECRET_KEY, free_port
+from tests.conftest import SECRET_KEY
 from tests.openai_test_server import Behavior, OpenAITestServer
 
 pytestmark = pytest.mark.browser
