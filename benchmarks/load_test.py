@@ -3,7 +3,7 @@
 Run ``.venv/bin/python -m benchmarks.load_test --visitors 20 --duration 120``. It starts, all on
 127.0.0.1 and all stopped again at the end (or on Ctrl-C / SIGTERM):
 
-- the project's OpenAI-compatible test server (``tests.openai_test_server.OpenAITestServer``) in
+- the project's OpenAI-compatible test server (``llmchat.testing.openai_server.OpenAITestServer``) in
   this process, so every request body the app sends can be checked afterwards;
 - the app as a child process (``gradio_app.py --config-dir TMP --preset load``) with a temporary
   preset pointing at that server;
@@ -67,7 +67,7 @@ if str(ROOT) not in sys.path:  # `python benchmarks/load_test.py` works too
 from gradio_client import Client  # noqa: E402
 
 from llmchat.ports import free_port  # noqa: E402
-from tests.openai_test_server import OpenAITestServer, split_tokens  # noqa: E402
+from llmchat.testing.openai_server import OpenAITestServer, split_tokens  # noqa: E402
 
 PRESET = "load"
 SYSTEM_PROMPT = "You are the load-test assistant. 負荷テストのアシスタントです。"

@@ -3,7 +3,7 @@
 Run ``.venv/bin/python -m benchmarks.stream_bench`` (full, a few minutes) or ``--quick``. It starts
 everything itself on 127.0.0.1 and stops it again:
 
-- the project's fake LLM server (``tests.openai_test_server``) in a child process, streaming as
+- the project's fake LLM server (``llmchat.testing.openai_server``) in a child process, streaming as
   fast as it can (no delay between tokens), see ``benchmarks/llm_server.py``;
 - the app as a child process (``gradio_app.py --config-dir TMP --preset bench``), so its CPU time
   can be read from ``/proc/<pid>/stat`` without counting the clients or the LLM server;
@@ -100,7 +100,7 @@ def mixed_text(n: int) -> str:
     at every possible place; nothing in it means anything to Markdown, so the rendered text must
     equal it character for character.
     """
-    from tests.openai_test_server import split_tokens
+    from llmchat.testing.openai_server import split_tokens
 
     parts: list[str] = []
     count = i = 0

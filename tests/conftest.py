@@ -10,8 +10,8 @@ from gradio_client import Client
 
 from llmchat.ports import free_port
 from llmchat.presets import load_catalog
+from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.ui import build_demo
-from tests.openai_test_server import OpenAITestServer
 
 SECRET_KEY = "sk-test-secret-0123456789abcdef"
 

@@ -22,10 +22,10 @@ from llmchat import cache_sweep
 from llmchat.conversations import Settings, stored
 from llmchat.page import Page
 from llmchat.presets import load_catalog
+from llmchat.testing.openai_server import OpenAITestServer
 from tests import raw_gradio
 from tests.app_process import app_process
 from tests.conftest import launch_app, write_presets
-from tests.openai_test_server import OpenAITestServer
 from tests.replies import answer_of, notes_of
 
 MB = 1_000_000

@@ -16,8 +16,8 @@ from gradio_client import Client
 from llmchat.cli import AppConfig, UsageError, choose_preset, parse_args
 from llmchat.ports import free_port
 from llmchat.presets import load_catalog
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from tests.conftest import SECRET_KEY
-from tests.openai_test_server import Behavior, OpenAITestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "gradio_app.py"

@@ -22,8 +22,8 @@ from gradio_client import Client
 from llmchat.embedded import EmbeddedServer, EmbeddedSettings
 from llmchat.ports import free_port
 from llmchat.presets import load_catalog
+from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.ui import build_demo
-from tests.openai_test_server import OpenAITestServer
 from tests.replies import answer_of as text_of
 
 pytestmark = pytest.mark.e2e

@@ -27,8 +27,8 @@ from llmchat import cli, fairness
 from llmchat.fairness import FairShare, client_address, visitor
 from llmchat.ports import free_port
 from llmchat.presets import load_catalog
+from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.ui import build_demo
-from tests.openai_test_server import OpenAITestServer
 
 # --- the limiter ----------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from gradio_client import Client
 
 from llmchat.chat import MAX_HISTORY_MESSAGES, make_chat_fn
 from llmchat.presets import load_catalog
-from tests.openai_test_server import Behavior, OpenAITestServer
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from tests.replies import answer_of
 from tests.replies import notes_of as notes
 

@@ -27,8 +27,8 @@ from llmchat.ports import free_port
 from llmchat.presets import PresetError, load_catalog, load_preset
 from llmchat.redaction import display_url, mask, redact_text
 from llmchat.servers import ServerResolver
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from tests.conftest import SECRET_KEY, launch_app
-from tests.openai_test_server import Behavior, OpenAITestServer
 from tests.replies import notes_of
 from tests.test_spaces import space
 

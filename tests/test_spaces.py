@@ -22,8 +22,8 @@ from gradio_client import Client
 
 from llmchat.cli import AppConfig, share_warning
 from llmchat.ports import free_port
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from tests.conftest import SECRET_KEY
-from tests.openai_test_server import Behavior, OpenAITestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.2"

@@ -23,7 +23,7 @@ from llmchat.models import ModelDirectory, ModelNotOffered, choices
 from llmchat.presets import load_catalog, load_preset
 from llmchat.request import build_messages, compose_content, content_files, history_to_messages
 from llmchat.servers import ServerResolver
-from tests.openai_test_server import OpenAITestServer
+from llmchat.testing.openai_server import OpenAITestServer
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="

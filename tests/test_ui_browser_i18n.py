@@ -15,6 +15,7 @@ import pytest
 
 from llmchat.ports import free_port
 from llmchat.presets import load_catalog
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from llmchat.ui import build_demo
 from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (browser, open_page)
     ARTIFACTS,
@@ -30,7 +31,6 @@ from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (br
     type_into,
 )
 from tests.conftest import SECRET_KEY
-from tests.openai_test_server import Behavior, OpenAITestServer
 
 pytestmark = pytest.mark.browser
 

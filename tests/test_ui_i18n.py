@@ -26,7 +26,7 @@ from llmchat.limits import VisitorLimits
 from llmchat.presets import load_catalog
 from llmchat.reply import THINKING_TITLE, format_stats
 from llmchat.server_data import Usage
-from tests.openai_test_server import Behavior, OpenAITestServer
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 URL = "http://127.0.0.1:9/v1"

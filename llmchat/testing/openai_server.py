@@ -6,7 +6,7 @@ after the user pressed Stop). Only a real socket exercises the real ``openai`` c
 ``httpx2`` stack under it. Every request is recorded, and each reply can be scripted: how many
 tokens, how fast, and which failure (see ``Behavior``).
 
-Run ``python -m tests.openai_test_server --port 8089`` for manual tries and benchmarks.
+Run ``python -m llmchat.testing.openai_server --port 8089`` for manual tries and benchmarks.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from tests.hostile_replies import Hostile
+from llmchat.testing.hostile import Hostile
 
 __all__ = [
     "Behavior",
@@ -255,7 +255,7 @@ class OpenAITestServer:
         # llama.cpp-style extras, off unless a test turns them on.
         self.tokenizer: str | None = None  # "llama-cpp-python" (/extras/tokenize) or "llama.cpp" (/tokenize)
         self.n_ctx: int | None = None  # served at /props like llama.cpp's server
-        self.hostile = Hostile()  # wrong shapes and endless replies (tests/hostile_replies.py)
+        self.hostile = Hostile()  # wrong shapes and endless replies (llmchat/testing/hostile.py)
         self._queue: deque[Behavior] = deque()
         self._cond = threading.Condition()
         self._stopping = threading.Event()
