@@ -67,7 +67,8 @@ if str(ROOT) not in sys.path:  # `python benchmarks/load_test.py` works too
 from gradio_client import Client  # noqa: E402
 
 from llmchat.ports import free_port  # noqa: E402
-from llmchat.testing.openai_server import OpenAITestServer, split_tokens  # noqa: E402
+from llmchat.testing.openai_server import OpenAITestServer  # noqa: E402
+from llmchat.testing.scripting import split_tokens  # noqa: E402
 
 PRESET = "load"
 SYSTEM_PROMPT = "You are the load-test assistant. 負荷テストのアシスタントです。"

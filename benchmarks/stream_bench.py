@@ -100,7 +100,7 @@ def mixed_text(n: int) -> str:
     at every possible place; nothing in it means anything to Markdown, so the rendered text must
     equal it character for character.
     """
-    from llmchat.testing.openai_server import split_tokens
+    from llmchat.testing.scripting import split_tokens
 
     parts: list[str] = []
     count = i = 0

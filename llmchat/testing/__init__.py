@@ -1,9 +1,11 @@
 """Test support shipped with llmchat: for its tests, its benchmarks, ``deploy/`` and its users.
 
-- ``llmchat.testing.openai_server``: an OpenAI-compatible server on 127.0.0.1 that records every
-  request and answers as scripted (``python -m llmchat.testing.openai_server --port 8089``);
-- ``llmchat.testing.hostile``: that server's hostile mode (wrong shapes, endless replies).
+- ``openai_server``: an OpenAI-compatible server on 127.0.0.1 that records every request and
+  answers as scripted (``python -m llmchat.testing.openai_server --port 8089``); what it is
+  told to do is ``scripting`` (``Behavior``, ``[[test ...]]`` directives), how an answer goes
+  over the wire ``answers`` and ``wire``, its hostile mode ``hostile``.
 
-Only starlette, uvicorn, httpx and the standard library are imported here, never gradio, and no
-module of the app imports this package.
+Only starlette, uvicorn, httpx and the standard library are imported here, never gradio; no
+module of the app imports this package. Nothing is re-exported from this file, so that
+``python -m llmchat.testing.openai_server`` runs the module once.
 """
