@@ -22,9 +22,9 @@ from llmchat import cache_sweep
 from llmchat.conversations import Settings, stored
 from llmchat.page import Page
 from llmchat.presets import load_catalog
+from llmchat.testing.app_process import AppProcess
 from llmchat.testing.openai_server import OpenAITestServer
 from tests import raw_gradio
-from tests.app_process import app_process
 from tests.conftest import launch_app, write_presets
 from tests.replies import answer_of, notes_of
 
@@ -100,7 +100,7 @@ def chat_in_session(
 def test_a_history_naming_one_upload_many_times_is_refused_and_memory_stays_bounded(
     server: OpenAITestServer, configs: Path, tmp_path: Path
 ) -> None:
-    with app_process("--config-dir", str(configs), "--preset", "test-chat") as app:
+    with AppProcess("--config-dir", str(configs), "--preset", "test-chat") as app:
         path = raw_gradio.upload(app.url, one_mb_image(tmp_path))
         # Warm up: one real turn, so the measurement is about the hostile request alone.
         assert answer_of(chat_in_session(app.url, uuid.uuid4().hex, [], "hello")) == "Echo: hello"
