@@ -11,7 +11,8 @@ same question three ways one after the other:
   comes out of the prompt's evaluation);
 - **direct**: the plain ``openai`` client streaming from the server: (chunks - 1) / (last chunk -
   first chunk), timed at the client;
-- **visitor**: the app's Gradio queue stream, read as the browser reads it (``stream_bench.visit``):
+- **visitor**: the app's Gradio queue stream, read as the browser reads it
+  (``benchmarks.common.gradio_queue.visit``):
   (tokens - 1) / (the message that completed the text - the first message with text).
 
 The target (issue 5): visitor >= 0.98 x server, median of the runs.
@@ -33,8 +34,10 @@ from typing import Any
 
 import httpx
 
-from benchmarks.long_chat import start_embedded
-from benchmarks.stream_bench import App, chat_template, log, visit
+from benchmarks.common.bench_app import App
+from benchmarks.common.gradio_queue import chat_template, visit
+from benchmarks.common.local_model import start_embedded
+from benchmarks.common.log import log
 
 TARGET_RATIO = 0.98
 MAX_TOKENS = 256

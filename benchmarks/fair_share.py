@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -42,36 +41,22 @@ from typing import Any
 
 import httpx
 
-from benchmarks.stream_bench import PRESET, PYTHON, ROOT, App, LLMServer, log
+from benchmarks.common.bench_app import App
+from benchmarks.common.llm_process import LLMServer
+from benchmarks.common.log import log
+from benchmarks.common.paths import PYTHON, ROOT
+from llmchat.cli import DEFAULT_CONCURRENCY
 
 FLOODER_ADDRESS = "8.8.8.8"  # public, so the address limit applies (documentation ranges are "private")
 VISITOR_ADDRESS = "9.9.9.9"
 WAITING, REFUSED = "⏳", "⚠️ Too many"
 
 
-class LimitedApp(App):
-    """The benchmark's app, with or without the per-visitor limits."""
-
-    def __init__(self, llm: LLMServer, work: Path, limits: bool) -> None:
-        self.limits = limits
-        super().__init__(llm, 128, work, name="limits-" if limits else "nolimits-")
-
-    def _start(self, config_dir: Path) -> None:
-        env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", PYTHONUNBUFFERED="1")
-        for name in (
-            "LLMCHAT_CONCURRENCY",
-            "LLMCHAT_MAX_ANSWERS_PER_VISITOR",
-            "LLMCHAT_MAX_ANSWERS_PER_ADDRESS",
-        ):
-            env.pop(name, None)
-        self._log = open(self.log_path, "w")  # noqa: SIM115 - closed in stop()
-        cmd = [PYTHON, "gradio_app.py", "--config-dir", str(config_dir), "--preset", PRESET]
-        cmd += ["--host", "127.0.0.1", "--port", str(self.port)]
-        if not self.limits:
-            cmd += ["--max-answers-per-visitor", "0", "--max-answers-per-address", "0"]
-        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and app
-            cmd, cwd=self.app_dir, env=env, stdout=self._log, stderr=subprocess.STDOUT
-        )
+def limited_app(llm: LLMServer, work: Path, limits: bool) -> App:
+    """The benchmark's app at the default ``--concurrency``, with or without the per-visitor limits."""
+    off = ("--max-answers-per-visitor", "0", "--max-answers-per-address", "0")
+    name = "limits-" if limits else "nolimits-"
+    return App(llm, DEFAULT_CONCURRENCY, work, name=name, extra_args=() if limits else off)
 
 
 def chat_data(url: str, message: str) -> list[Any]:
@@ -152,7 +137,7 @@ async def second_visitor(url: str, label: str) -> float:
         return float(seen["text_at"])
 
 
-def run(app: LimitedApp, llm: LLMServer, count: int, seconds: float, probes: list[float]) -> dict[str, Any]:
+def run(app: App, llm: LLMServer, count: int, seconds: float, probes: list[float]) -> dict[str, Any]:
     for i in range(2):
         asyncio.run(second_visitor(app.url, f"warm-up {i}"))
     calm = [asyncio.run(second_visitor(app.url, f"calm {i}")) for i in range(5)]
@@ -245,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             for name, limits in (("limits on", True), ("limits off", False)):
                 log(f"{name}: starting the app (load average {load_average()})")
-                app = LimitedApp(llm, work, limits)
+                app = limited_app(llm, work, limits)
                 try:
                     results[name] = run(app, llm, args.count, args.flood_seconds, probes)
                 finally:

@@ -2,7 +2,7 @@
 
 ``benchmarks.stream_bench`` runs the fake LLM server as a child process so that it does not share
 a GIL (or a core's time slices) with the clients being timed. Everything under ``/v1`` is
-``tests.openai_test_server.OpenAITestServer`` unchanged; three extra routes let the benchmark
+``llmchat.testing.openai_server.OpenAITestServer`` unchanged; three extra routes let the benchmark
 script it and read its clock:
 
 - ``GET /bench/streams``: every streamed response so far (``started_at``/``ended_at`` are
@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
-from tests.openai_test_server import Behavior, OpenAITestServer
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 
 
 class BenchLLMServer(OpenAITestServer):

@@ -68,7 +68,7 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 free_port() {
-    "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+    "$PY" -c 'from llmchat.ports import free_port; print(free_port())'
 }
 
 wait_http() {  # wait_http URL PID NAME LOG: until URL answers 200, or fail with the log's end
@@ -88,7 +88,7 @@ wait_http() {  # wait_http URL PID NAME LOG: until URL answers 200, or fail with
 
 # --- 1. the LLM side: the project's OpenAI-compatible test server --------------------------------
 LLM_PORT="$(free_port)"
-setsid "$PY" -m tests.openai_test_server --port "$LLM_PORT" >"$WORK/llm.log" 2>&1 &
+setsid "$PY" -m llmchat.testing.openai_server --port "$LLM_PORT" >"$WORK/llm.log" 2>&1 &
 PIDS+=("$!")
 wait_http "http://127.0.0.1:$LLM_PORT/v1/models" "$!" "test server" "$WORK/llm.log"
 say "test server: http://127.0.0.1:$LLM_PORT/v1"

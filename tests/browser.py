@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from tests.openai_test_server import OpenAITestServer
+from llmchat.testing.openai_server import OpenAITestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "browser"

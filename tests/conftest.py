@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,16 +9,11 @@ import pytest
 from gradio_client import Client
 
 from llmchat.core.presets import load_catalog
+from llmchat.ports import free_port
+from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.web.app import build_demo
-from tests.openai_test_server import OpenAITestServer
 
 SECRET_KEY = "sk-test-secret-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")

@@ -12,8 +12,8 @@ import httpx
 import pytest
 from gradio_client import Client
 
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from tests.conftest import SECRET_KEY
-from tests.openai_test_server import Behavior, OpenAITestServer
 
 
 def ask(client: Client, message: str, **controls: Any) -> Any:

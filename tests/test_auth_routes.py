@@ -14,9 +14,9 @@ import httpx
 import pytest
 
 from llmchat.core.presets import load_catalog
+from llmchat.ports import free_port
+from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.web.app import build_demo
-from tests.conftest import free_port
-from tests.openai_test_server import OpenAITestServer
 
 # What the login page itself needs before anyone has logged in: the page shell, its scripts and
 # styles, icons, the login form's own endpoints (token and user answer null to a stranger);

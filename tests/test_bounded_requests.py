@@ -20,12 +20,12 @@ from gradio_client import Client
 
 from llmchat.core.conversation_file import Settings, stored
 from llmchat.core.presets import load_catalog
+from llmchat.testing.app_process import AppProcess
+from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.web import cache_sweep
 from llmchat.web.handlers import Page
 from tests import raw_gradio
-from tests.app_process import app_process
 from tests.conftest import launch_app, write_presets
-from tests.openai_test_server import OpenAITestServer
 from tests.replies import answer_of, notes_of
 
 MB = 1_000_000
@@ -100,7 +100,7 @@ def chat_in_session(
 def test_a_history_naming_one_upload_many_times_is_refused_and_memory_stays_bounded(
     server: OpenAITestServer, configs: Path, tmp_path: Path
 ) -> None:
-    with app_process("--config-dir", str(configs), "--preset", "test-chat") as app:
+    with AppProcess("--config-dir", str(configs), "--preset", "test-chat") as app:
         path = raw_gradio.upload(app.url, one_mb_image(tmp_path))
         # Warm up: one real turn, so the measurement is about the hostile request alone.
         assert answer_of(chat_in_session(app.url, uuid.uuid4().hex, [], "hello")) == "Echo: hello"

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (browser, open_page)
     BOT,
     IMPORT,
@@ -34,7 +35,6 @@ from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (br
     wait_for_bodies,
     wait_saved,
 )
-from tests.openai_test_server import Behavior, OpenAITestServer
 
 pytestmark = pytest.mark.browser
 

@@ -22,6 +22,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from llmchat.web.csp import POLICY
 from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (browser)
     ARTIFACTS,
@@ -36,7 +37,6 @@ from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (br
     wait_idle,
     wait_saved,
 )
-from tests.openai_test_server import Behavior, OpenAITestServer
 
 pytestmark = pytest.mark.browser
 

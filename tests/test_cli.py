@@ -6,7 +6,6 @@ import logging
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,8 +14,9 @@ from gradio_client import Client
 
 from llmchat.cli import AppConfig, UsageError, choose_preset, parse_args
 from llmchat.core.presets import load_catalog
-from tests.conftest import SECRET_KEY, free_port
-from tests.openai_test_server import Behavior, OpenAITestServer
+from llmchat.testing.app_process import AppProcess
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
+from tests.conftest import SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "gradio_app.py"
@@ -117,41 +117,13 @@ def test_launched_app_serves_a_chat_and_shows_broken_presets(
     """Start the real entry point, chat through it, and read the warnings it printed and shows."""
     llm_server.clear()
     llm_server.set_behavior(Behavior(reply="pong"))
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(APP),
-            "--config-dir",
-            str(config_dir),
-            "--preset",
-            "test-chat",
-            "--port",
-            str(port),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}/"
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url, timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.3)
-        client = Client(url, verbose=False)
+    with AppProcess("--config-dir", str(config_dir), "--preset", "test-chat") as app:
+        client = Client(app.url, verbose=False)
         assert client.predict("ping", api_name="/chat") == "pong"
-        assert "broken.yaml" in httpx.get(url + "config", timeout=5).text  # shown in the UI
+        assert "broken.yaml" in httpx.get(app.url + "config", timeout=5).text  # shown in the UI
         client.close()
-    finally:
-        proc.terminate()
-        output = proc.communicate(timeout=20)[0]
-    assert "broken.yaml: key 'temperature' has value 5" in output  # and in the console
-    assert SECRET_KEY not in output
+    assert "broken.yaml: key 'temperature' has value 5" in app.output  # and in the console
+    assert SECRET_KEY not in app.output
 
 
 def test_logs_never_contain_the_key(

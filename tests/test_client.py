@@ -14,7 +14,7 @@ import openai
 import pytest
 
 from llmchat.engine.stream import Delta, StreamOutcome, stream_deltas
-from tests.openai_test_server import Behavior, OpenAITestServer
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 
 BODY: dict[str, Any] = {
     "model": "test-model",

@@ -9,10 +9,9 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -21,13 +20,13 @@ from gradio_client import Client
 
 from llmchat.core.presets import load_catalog
 from llmchat.engine.embedded import EmbeddedServer, EmbeddedSettings
+from llmchat.ports import free_port
+from llmchat.testing.app_process import AppProcess
+from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.web.app import build_demo
-from tests.conftest import free_port
-from tests.openai_test_server import OpenAITestServer
 from tests.replies import answer_of as text_of
 
 pytestmark = pytest.mark.e2e
-ROOT = Path(__file__).resolve().parent.parent
 
 
 @pytest.fixture(scope="module")
@@ -197,56 +196,46 @@ def _as_from_a_terminal() -> None:
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
 
 
-def start_app_with_local_model(tmp_path: Path) -> tuple[subprocess.Popen, str, int]:
+@contextmanager
+def app_with_local_model(tmp_path: Path) -> Iterator[tuple[AppProcess, int]]:
+    """The app with a preset that runs SmolLM2 itself, and the pid of its llama_cpp.server."""
     (tmp_path / "local.yaml").write_text(
         "model: smollm2\nsystem_prompt: You are a helpful assistant.\nmax_tokens: 16\n"
         "temperature: 0\nembedded:\n  model: smollm2\n  n_ctx: 1024\n"
     )
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, str(ROOT / "gradio_app.py"), "--config-dir", str(tmp_path), "--port", str(port)],
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        # Start as from a terminal. Earlier tests in this pytest process (Playwright) leave SIGINT
-        # ignored, and an ignored SIGINT is inherited: the app would then rightly ignore Ctrl-C.
-        preexec_fn=_as_from_a_terminal,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 90
-    child = None
-    while time.monotonic() < deadline:
-        llama = [
-            c for c in children_of(proc.pid) if "llama_cpp.server" in Path(f"/proc/{c}/cmdline").read_text()
-        ]
+    # Start as from a terminal. Earlier tests in this pytest process (Playwright) leave SIGINT
+    # ignored, and an ignored SIGINT is inherited: the app would then rightly ignore Ctrl-C.
+    app = AppProcess("--config-dir", str(tmp_path), preexec_fn=_as_from_a_terminal, ready_timeout=90)
+    with app:
+        deadline = time.monotonic() + 30
+        child = None
+        while child is None and time.monotonic() < deadline:
+            llama = [
+                c
+                for c in children_of(app.proc.pid)
+                if "llama_cpp.server" in Path(f"/proc/{c}/cmdline").read_text()
+            ]
+            child = llama[0] if llama else None
+            time.sleep(0.3)
+        assert child is not None, "the app did not start its local model"
         try:
-            if llama and httpx.get(url, timeout=1).status_code == 200:
-                child = llama[0]
-                break
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    assert child is not None, "the app did not start its local model"
-    return proc, url, child
+            yield app, child
+        finally:
+            if alive(child):
+                os.kill(child, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(
     "sig", [signal.SIGTERM, signal.SIGINT, signal.SIGKILL], ids=["SIGTERM", "Ctrl-C", "crash"]
 )
 def test_app_runs_its_local_model_and_leaves_no_process(tmp_path: Path, sig: signal.Signals) -> None:
-    proc, url, child = start_app_with_local_model(tmp_path)
-    try:
+    with app_with_local_model(tmp_path) as (app, child):
         if sig == signal.SIGTERM:  # one real answer through the app-managed model
-            answer = text_of(Client(url, verbose=False).predict("Say hello.", api_name="/chat"))
+            answer = text_of(Client(app.url, verbose=False).predict("Say hello.", api_name="/chat"))
             assert answer.strip()
-        os.kill(proc.pid, sig)
-        proc.wait(timeout=60)
+        os.kill(app.proc.pid, sig)
+        app.proc.wait(timeout=60)
         deadline = time.monotonic() + 15
         while alive(child) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert not alive(child), f"llama_cpp.server (pid {child}) outlived the app after {sig.name}"
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        if alive(child):
-            os.kill(child, signal.SIGKILL)

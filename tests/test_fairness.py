@@ -29,9 +29,9 @@ from llmchat.core.presets import load_catalog
 from llmchat.engine import fairness
 from llmchat.engine.fairness import FairShare, client_address, visitor
 from llmchat.i18n import notice_text
+from llmchat.ports import free_port
+from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.web.app import build_demo
-from tests.conftest import free_port
-from tests.openai_test_server import OpenAITestServer
 
 # --- the limiter ----------------------------------------------------------------------------
 

@@ -12,7 +12,7 @@ from gradio_client import Client
 from llmchat.core.conversation_file import MAX_HISTORY_MESSAGES
 from llmchat.core.presets import load_catalog
 from llmchat.engine.service import ChatService
-from tests.openai_test_server import Behavior, OpenAITestServer
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from tests.replies import answer_of
 from tests.replies import notes_of as notes
 from tests.turns import run_turn

@@ -1,6 +1,6 @@
 """A broken or malicious LLM server: a wrong shape degrades a feature, never the answer; nothing huge is held.
 
-The test server's hostile mode (tests/hostile_replies.py) serves wrong-typed ``/props``,
+The test server's hostile mode (llmchat/testing/hostile.py) serves wrong-typed ``/props``,
 ``/v1/models``, tokenizer replies, ``usage`` and ``timings``, an event line that never ends, an
 answer that never ends and an error page of 30 MB. Each test asks through the app's API what a
 visitor would, and checks what they see: the answer, stats that are absent or marked as estimated,
@@ -23,8 +23,8 @@ from gradio_client import Client
 from llmchat.core import server_data
 from llmchat.core.budget import PER_MESSAGE_OVERHEAD, estimate_tokens
 from llmchat.engine.stream import _sse_data
-from tests.hostile_replies import as_json
-from tests.openai_test_server import Behavior, OpenAITestServer
+from llmchat.testing.hostile import as_json
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from tests.replies import answer_of
 from tests.replies import notes_of as notes
 

@@ -31,8 +31,8 @@ from llmchat.engine.service import ChatService, TurnRequest
 from llmchat.i18n import notice_text, stats_line
 from llmchat.i18n.catalog import NOTICES, STATS
 from llmchat.i18n.labels import LABELS
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from llmchat.web import i18n
-from tests.openai_test_server import Behavior, OpenAITestServer
 
 JAPANESE = re.compile(r"[\u3040-\u30ff\u4e00-\u9fff]")
 URL = "http://127.0.0.1:9/v1"

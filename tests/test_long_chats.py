@@ -10,7 +10,8 @@ import pytest
 from gradio_client import Client
 
 from llmchat.core.budget import PER_MESSAGE_OVERHEAD, SAFETY_MARGIN, plan_history
-from tests.openai_test_server import Behavior, OpenAITestServer, split_tokens
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
+from llmchat.testing.scripting import split_tokens
 from tests.replies import answer_of
 from tests.replies import notes_of as titled
 

@@ -14,7 +14,8 @@ from typing import Any
 import openai
 import pytest
 
-from tests.openai_test_server import Behavior, OpenAITestServer, parse_directive, split_tokens
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
+from llmchat.testing.scripting import parse_directive, split_tokens
 
 USER = [{"role": "user", "content": "hello there"}]
 

@@ -24,9 +24,10 @@ from llmchat.engine.embedded import EmbeddedServer, EmbeddedSettings
 from llmchat.engine.models import ModelDirectory
 from llmchat.engine.servers import ServerResolver
 from llmchat.engine.service import ChatService
+from llmchat.ports import free_port
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from llmchat.web.handlers import Page
-from tests.conftest import SECRET_KEY, free_port, launch_app
-from tests.openai_test_server import Behavior, OpenAITestServer
+from tests.conftest import SECRET_KEY, launch_app
 from tests.replies import notes_of
 from tests.test_spaces import space
 from tests.turns import run_turn

@@ -19,8 +19,8 @@ import llmchat.core.safe_markdown as sm
 from llmchat.core.conversation_file import clean_history, parse_import
 from llmchat.core.presets import load_catalog
 from llmchat.core.safe_markdown import safe_markdown, safe_reply
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from llmchat.web.uploads import upload_root
-from tests.openai_test_server import Behavior, OpenAITestServer
 from tests.replies import answer_of, notes_of
 
 PNG = (

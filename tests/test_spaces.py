@@ -8,10 +8,6 @@ obeyed; 0.0.0.0 takes the same path.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,8 +17,9 @@ import pytest
 from gradio_client import Client
 
 from llmchat.cli import AppConfig, share_warning
-from tests.conftest import SECRET_KEY, free_port
-from tests.openai_test_server import Behavior, OpenAITestServer
+from llmchat.testing.app_process import AppProcess
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
+from tests.conftest import SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.2"
@@ -30,35 +27,16 @@ HOST = "127.0.0.2"
 
 @contextmanager
 def space(env: dict[str, str], output: list[str] | None = None) -> Iterator[str]:
-    """``python gradio_app.py`` with ``env``; its whole output is appended to ``output``."""
-    port = free_port()
-    environ = {k: v for k, v in os.environ.items() if not k.startswith(("OPENAI_", "LLMCHAT_", "GRADIO_"))}
-    environ.update(env, GRADIO_SERVER_NAME=HOST, GRADIO_SERVER_PORT=str(port))
-    proc = subprocess.Popen(
-        [sys.executable, "gradio_app.py"],
-        cwd=ROOT,
-        env=environ,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    url = f"http://{HOST}:{port}/"
+    """``python gradio_app.py`` without flags, configured by ``env`` and the address variables
+    alone; its whole output is appended to ``output``."""
+    app = AppProcess(env=env, host=HOST, address_in_env=True)
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                httpx.get(url, timeout=1)
-                break
-            except httpx.HTTPError:
-                assert proc.poll() is None, proc.communicate()[0]
-                time.sleep(0.3)
-        yield url
+        with app:
+            yield app.url
     finally:
-        proc.terminate()
-        text = proc.communicate(timeout=30)[0]
         if output is not None:
-            output.append(text)
-        assert SECRET_KEY not in text  # not in the logs either
+            output.append(app.output)
+        assert SECRET_KEY not in app.output  # not in the logs either
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 from gradio_client import Client, handle_file
 
-from tests.openai_test_server import Behavior, OpenAITestServer
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from tests.replies import notes_of as notes
 
 PNG = base64.b64decode(

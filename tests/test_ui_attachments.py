@@ -23,8 +23,8 @@ from llmchat.engine.models import ModelDirectory, ModelNotOffered, choices
 from llmchat.engine.servers import ServerResolver
 from llmchat.engine.stream import ClientPool
 from llmchat.i18n import notice_text
+from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.web.uploads import upload_root
-from tests.openai_test_server import OpenAITestServer
 
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from llmchat.core.presets import load_catalog
+from llmchat.ports import free_port
+from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from llmchat.web.app import build_demo
 from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (browser, open_page)
     ARTIFACTS,
@@ -28,8 +30,7 @@ from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (br
     send,
     type_into,
 )
-from tests.conftest import SECRET_KEY, free_port
-from tests.openai_test_server import Behavior, OpenAITestServer
+from tests.conftest import SECRET_KEY
 
 pytestmark = pytest.mark.browser
 

@@ -23,7 +23,6 @@ import importlib.util
 import logging
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ from types import FrameType
 
 from llmchat.core.embedded_settings import EmbeddedSettings
 from llmchat.core.redaction import args_secrets, redact_text
+from llmchat.ports import free_port
 
 log = logging.getLogger(__name__)
 
@@ -108,12 +108,6 @@ def resolve_model_path(model: str) -> Path:
     if magic != b"GGUF":
         raise EmbeddedError(f"The local model file is not a GGUF model: `{path}`")
     return path
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _die_with_parent() -> Callable[[], None] | None:
@@ -288,7 +282,7 @@ class EmbeddedServer:
         return cmd + list(s.extra_args)
 
     def _launch(self, model: Path, began: float) -> str:
-        port = _free_port()
+        port = free_port()
         cmd = self._command(model, port)
         env = {k: v for k, v in os.environ.items() if k.lower() not in _SERVER_ENV}
         env["PYTHONUNBUFFERED"] = "1"  # log lines reach log_tail() as they happen

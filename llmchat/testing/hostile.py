@@ -1,7 +1,7 @@
 """The test server's hostile mode: replies a broken or malicious LLM server may send.
 
 ``server.hostile = Hostile(...)`` (reset by ``server.clear()``) makes the test server of
-``tests/openai_test_server.py`` answer with wrong shapes and types, or without end:
+``llmchat.testing.openai_server`` answer with wrong shapes and types, or without end:
 
 - ``props``, ``models``, ``tokenize``: the body of ``GET /props``, ``GET /v1/models`` and both
   tokenizer endpoints, sent as they are (any text: a JSON list where an object belongs, a string
