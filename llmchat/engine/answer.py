@@ -13,49 +13,52 @@ from typing import Any
 import openai
 from pydantic import BaseModel
 
-from llmchat.core.budget import Plan
+from llmchat.core.budget import Plan, countable, plan
 from llmchat.core.coalesce import coalesce
 from llmchat.core.notices import Notice
 from llmchat.core.presets import LoadedPreset
 from llmchat.core.reasoning import ThinkSplitter
 from llmchat.core.turn import Stats, TurnView
 from llmchat.engine import errors
-from llmchat.engine.budget import ContextBudget
 from llmchat.engine.servers import ServerResolver
-from llmchat.engine.stream import ClientPool, StreamOutcome, stream_deltas
+from llmchat.engine.stream import StreamOutcome
+from llmchat.engine.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
 
+async def plan_request(
+    upstream: Upstream, preset: LoadedPreset, window: int, messages: list[dict[str, Any]], max_tokens: int
+) -> Plan:
+    """Where to cut ``[system?] + history + [current]`` for ``window`` tokens (see core.budget)."""
+    parts = [countable(m["content"]) for m in messages]
+    counts, exact = await upstream.count(preset, [text for text, _ in parts])
+    roles = [m["role"] for m in messages]
+    return plan(counts, [images for _, images in parts], roles, max_tokens, window, exact)
+
+
 async def fit_context(
-    budget: ContextBudget,
-    preset: LoadedPreset,
-    messages: list[dict[str, Any]],
-    max_tokens: int,
-    view: TurnView,
+    upstream: Upstream, preset: LoadedPreset, messages: list[dict[str, Any]], max_tokens: int, view: TurnView
 ) -> tuple[list[dict[str, Any]], Plan | None, int]:
     """Leave out the oldest turns when the request would not fit the model's context window.
 
     Returns the messages to send, the plan (None when the window is unknown) and the window;
     a cut is noted in ``view``. Raises ContextOverflow when even the message alone cannot fit.
     """
-    embedded = preset.settings.embedded
-    configured = preset.settings.context_window or (embedded.n_ctx if embedded else None)
-    headers = {"Authorization": f"Bearer {preset.api_key.get_secret_value()}"}
-    window = await budget.window(preset.base_url, headers, configured)
+    window = await upstream.window(preset)
     if window is None:
         return messages, None, 0
-    plan = await budget.fit(preset.base_url, headers, window, messages, max_tokens)
-    if plan.first_kept:
+    planned = await plan_request(upstream, preset, window, messages, max_tokens)
+    if planned.first_kept:
         head = 1 if messages[0]["role"] == "system" else 0
-        kept = messages[head + plan.first_kept : -1]
+        kept = messages[head + planned.first_kept : -1]
         messages = [*messages[:head], *kept, messages[-1]]
-        view.before.append(Notice("history_trimmed", count=plan.first_kept, window=window, kept=len(kept)))
-    return messages, plan, window
+        view.before.append(Notice("history_trimmed", count=planned.first_kept, window=window, kept=len(kept)))
+    return messages, planned, window
 
 
 async def stream_answer(
-    pool: ClientPool,
+    upstream: Upstream,
     resolver: ServerResolver,
     preset: LoadedPreset,
     body: dict[str, Any],
@@ -72,7 +75,7 @@ async def stream_answer(
     for attempt in (1, 2):
         outcome = StreamOutcome()
         try:
-            async for batch in coalesce(stream_deltas(pool.get(preset), body, outcome)):
+            async for batch in coalesce(upstream.stream(preset, body, outcome)):
                 for delta in batch:
                     if delta.kind == "think":
                         view.add_thinking(delta.text)
@@ -91,7 +94,7 @@ async def stream_answer(
             notice = resolver.died(preset)
             if notice is None and outcome.chunks:
                 notice = errors.cut_off(exc, outcome.chunks, secrets)
-            view.after.append(notice or await _explain(pool, preset, exc, secrets, sent_images))
+            view.after.append(notice or await _explain(upstream, preset, exc, secrets, sent_images))
             yield view
             return
         break
@@ -122,9 +125,9 @@ async def stream_answer(
 
 
 async def _explain(
-    pool: ClientPool, preset: LoadedPreset, exc: Exception, secrets: list[str], sent_images: bool
+    upstream: Upstream, preset: LoadedPreset, exc: Exception, secrets: list[str], sent_images: bool
 ) -> Notice:
-    offered = await pool.list_models(preset) if getattr(exc, "status_code", None) == 404 else None
+    offered = await upstream.list_models(preset) if getattr(exc, "status_code", None) == 404 else None
     return errors.explain(
         exc,
         base_url=preset.base_url,

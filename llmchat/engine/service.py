@@ -31,11 +31,11 @@ from llmchat.core.notices import Notice
 from llmchat.core.presets import LoadedPreset, PresetCatalog, PresetError
 from llmchat.core.turn import TurnView
 from llmchat.engine.answer import fit_context, stream_answer
-from llmchat.engine.budget import ContextBudget
 from llmchat.engine.fairness import FairShare
 from llmchat.engine.models import ModelDirectory, ModelNotOffered
 from llmchat.engine.servers import LocalModelError, ServerResolver
 from llmchat.engine.stream import ClientPool
+from llmchat.engine.upstream import HttpUpstream, Upstream
 from llmchat.engine.warmup import CacheWarmer, FinishedTurn
 
 log = logging.getLogger(__name__)
@@ -88,16 +88,18 @@ class ChatService:
         resolver: ServerResolver | None = None,
         models: ModelDirectory | None = None,
         fair: FairShare | None = None,
+        upstream: Upstream | None = None,
     ) -> None:
+        """``upstream`` is how the service reaches LLM servers (default: over HTTP, with
+        ``pool``); tests of the service's own rules pass an in-process fake."""
         self.catalog = catalog
         self.limits = limits
         self.upload_root = upload_root  # where attachments may be read from (None: nowhere)
-        self.pool = pool or ClientPool()
+        self.upstream: Upstream = upstream or HttpUpstream(pool)
         self.resolver = resolver or ServerResolver()
-        self.models = models or ModelDirectory(self.pool, self.resolver)
+        self.models = models or ModelDirectory(self.upstream, self.resolver)  # type: ignore[arg-type]
         self.fair = fair or FairShare(0, 0)
-        self.budget = ContextBudget()
-        self.warmer = CacheWarmer(self.budget)
+        self.warmer = CacheWarmer(self.upstream)
         self.server_limits = ServerLimits()
 
     def check_controls(self, preset: LoadedPreset, given: Mapping[str, Any]) -> BaseModel:
@@ -167,7 +169,7 @@ class ChatService:
             return
         view = TurnView()
         try:
-            messages, plan, window = await fit_context(self.budget, chosen, full, values.max_tokens, view)
+            messages, plan, window = await fit_context(self.upstream, chosen, full, values.max_tokens, view)
         except ContextOverflow as exc:
             yield TurnView.of(exc.notice)
             return
@@ -184,7 +186,7 @@ class ChatService:
         async with semaphore or contextlib.nullcontext():
             with self.warmer.answering(chosen.base_url):
                 async for update in stream_answer(
-                    self.pool, self.resolver, chosen, body, values, view, estimate, has_images(messages)
+                    self.upstream, self.resolver, chosen, body, values, view, estimate, has_images(messages)
                 ):
                     yield update
         if (
@@ -193,7 +195,5 @@ class ChatService:
             and plan.exact
             and view.finish_reason in ("stop", "length")
         ):
-            finished = FinishedTurn(
-                self.pool.get(chosen), chosen, body, full, view.answer, plan.first_kept, window, semaphore
-            )
+            finished = FinishedTurn(chosen, body, full, view.answer, plan.first_kept, window, semaphore)
             self.warmer.after_answer(finished)

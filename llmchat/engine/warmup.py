@@ -31,11 +31,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import openai
-
-from llmchat.core import server_data
 from llmchat.core.presets import LoadedPreset
-from llmchat.engine.budget import ContextBudget
+from llmchat.engine.answer import plan_request
+from llmchat.engine.upstream import Upstream
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +42,6 @@ log = logging.getLogger(__name__)
 class FinishedTurn:
     """What a warm-up needs to know about the turn that just ended."""
 
-    client: openai.AsyncOpenAI
     preset: LoadedPreset
     body: dict[str, Any]  # this turn's request
     full_messages: list[dict[str, Any]]  # before any cut: [system?] + history + the message answered
@@ -57,8 +54,8 @@ class FinishedTurn:
 class CacheWarmer:
     """Schedules background warm-up requests and keeps them referenced until they end."""
 
-    def __init__(self, budget: ContextBudget) -> None:
-        self.budget = budget
+    def __init__(self, upstream: Upstream) -> None:
+        self.upstream = upstream
         self._tasks: set[asyncio.Task[None]] = set()
         self._answering: Counter[str] = Counter()
 
@@ -85,39 +82,23 @@ class CacheWarmer:
 
     async def _warm(self, turn: FinishedTurn) -> None:
         preset, full = turn.preset, turn.full_messages
-        headers = {"Authorization": f"Bearer {preset.api_key.get_secret_value()}"}
         head = 1 if full and full[0]["role"] == "system" else 0
         following = [*full, {"role": "assistant", "content": turn.answer}]
         try:
             # The next turn as the budget will plan it, with an empty message in the reserve.
-            plan = await self.budget.fit(
-                preset.base_url,
-                headers,
-                turn.window,
-                [*following, {"role": "user", "content": ""}],
-                int(turn.body.get("max_tokens") or 0),
-            )
+            next_turn = [*following, {"role": "user", "content": ""}]
+            max_tokens = int(turn.body.get("max_tokens") or 0)
+            plan = await plan_request(self.upstream, preset, turn.window, next_turn, max_tokens)
         except Exception as exc:  # a failed plan only means no warm-up
             log.info("no cache warm-up: %s", type(exc).__name__)
             return
         if not plan.exact or plan.first_kept <= turn.first_kept:
             return  # not a llama.cpp server, or the next turn keeps this turn's prefix anyway
         kept = [*following[:head], *following[head + plan.first_kept :]]
-        request = {
-            key: value
-            for key, value in turn.body.items()
-            if key not in ("messages", "stream", "stream_options", "max_tokens")
-        }
         began = time.monotonic()
         try:
-            # Only the work matters, not the reply: it is read (bounded) and dropped unparsed.
-            async with (
-                turn.semaphore or contextlib.nullcontext(),
-                turn.client.chat.completions.with_streaming_response.create(
-                    **request, messages=kept, max_tokens=1, stream=False
-                ) as response,
-            ):
-                await server_data.read_body(response.http_response, server_data.MAX_BODY_BYTES)
+            async with turn.semaphore or contextlib.nullcontext():
+                await self.upstream.warm(preset, {**turn.body, "messages": kept})
         except Exception as exc:  # the visitor never waits for this request: just note it
             log.info("cache warm-up at %s failed: %s", preset.server, type(exc).__name__)
             return
