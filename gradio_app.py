@@ -6,7 +6,7 @@ line when run as a script, else from the environment alone.
 
 import sys
 
-from llmchat.cli import build_or_exit, launch, setup_logging
+from llmchat.cli.web import build_or_exit, launch, setup_logging
 
 setup_logging()
 demo, config = build_or_exit(sys.argv[1:] if __name__ == "__main__" else [])
