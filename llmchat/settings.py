@@ -116,15 +116,20 @@ class Settings(BaseSettings):
         return init_settings, EnvironSource(settings_cls)
 
 
-class PresetSettings(Settings):
-    """Where the presets are and which to use: every command has these."""
+class CatalogSettings(Settings):
+    """Where the presets are: every command has this."""
 
-    preset: Annotated[str | None, Env("LLMCHAT_PRESET", "a preset id (a file stem)", "ID")] = Field(
-        None, description="preset to use: a file stem in the config directory"
-    )
     config_dir: Annotated[Path, Env("LLMCHAT_CONFIG_DIR", "a directory", "DIR")] = Field(
         default_factory=default_config_dir,
         description="directory of *.yaml presets; default: the shipped presets (configs/)",
+    )
+
+
+class PresetSettings(CatalogSettings):
+    """Where the presets are and which to use."""
+
+    preset: Annotated[str | None, Env("LLMCHAT_PRESET", "a preset id (a file stem)", "ID")] = Field(
+        None, description="preset to use: a file stem in the config directory"
     )
 
 
@@ -221,6 +226,7 @@ class AskSettings(PresetSettings):
     lang: Annotated[Literal["en", "ja"] | None, Env(metavar="en|ja")] = Field(
         None, description="language of notices (default: the terminal's, from LC_ALL, LC_MESSAGES or LANG)"
     )
+    verbose: bool = Field(False, description="log what llmchat does, on stderr")
 
 
 def auth_pairs(value: str) -> list[tuple[str, str]]:

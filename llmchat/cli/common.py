@@ -15,11 +15,19 @@ from typing import NoReturn
 from llmchat.core.presets import ENV_BASE_URL, PresetCatalog
 from llmchat.settings import UsageError
 
-__all__ = ["DEFAULT_PRESET", "ENV_PRESET", "UsageError", "choose_preset", "exit_usage", "setup_logging"]
+__all__ = [
+    "DEFAULT_PRESET",
+    "ENV_PRESET",
+    "USAGE_STATUS",
+    "UsageError",
+    "choose_preset",
+    "exit_usage",
+    "setup_logging",
+]
 
 DEFAULT_PRESET = "smollm2"
 ENV_PRESET = "server"  # leaves base_url, api_key and model to the environment
-USAGE_STATUS = 2
+USAGE_STATUS = 2  # argparse exits with 2 on a usage error; so do we
 
 
 def choose_preset(
