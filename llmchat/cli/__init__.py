@@ -24,6 +24,11 @@ def main(argv: list[str] | None = None) -> int:
         from llmchat.cli.presets import main as presets
 
         return presets(rest)
-    from llmchat.cli.web import main as web
+    from llmchat.cli.app_config import config_or_exit
+    from llmchat.cli.common import setup_logging
 
-    return web(rest, prog="llmchat web" if command else "llmchat")
+    setup_logging()
+    config = config_or_exit(rest, prog="llmchat web" if command else "llmchat")  # before gradio loads
+    from llmchat.cli.web import serve
+
+    return serve(config)

@@ -7,24 +7,18 @@ them into the page (:func:`build_from_config`) and serves it until Ctrl-C or SIG
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
-from pathlib import Path
 
 import gradio as gr
 
+from llmchat.cli.app_config import AppConfig, config_or_exit, parse_args, share_warning
 from llmchat.cli.common import UsageError, choose_preset, exit_usage, setup_logging
-from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.core.presets import load_catalog
 from llmchat.engine.embedded import install_signal_handlers, stop_all
-from llmchat.engine.fairness import DEFAULT_PER_ADDRESS, DEFAULT_PER_VISITOR
 from llmchat.engine.servers import ServerResolver
-from llmchat.settings import WebSettings, add_args_from_model, environment_help, load
 from llmchat.web.app import build_demo
 
 __all__ = [
@@ -33,9 +27,10 @@ __all__ = [
     "build_from_config",
     "build_or_exit",
     "choose_preset",
+    "config_or_exit",
     "launch",
-    "main",
     "parse_args",
+    "serve",
     "setup_logging",
     "share_warning",
 ]
@@ -46,62 +41,6 @@ SESSION_CAPACITY = 2_000
 # Gradio's queue looks for new work every 1 ms while it has none: 3.5 % of a core on an idle app
 # (measured). 5 ms cuts that to under 1 % and adds at most 5 ms before an answer starts.
 QUEUE_IDLE_POLL = 0.005
-COMMANDS = (
-    "Commands: 'llmchat' or 'llmchat web [flags]' starts the web app (the flags below); "
-    "'llmchat ask QUESTION' asks one question and prints the answer; "
-    "'llmchat presets' lists and checks the presets. Each has --help."
-)
-
-
-@dataclass(frozen=True)
-class AppConfig:
-    """What the web app is started with: :class:`~llmchat.settings.WebSettings`, resolved."""
-
-    preset: str | None
-    config_dir: Path
-    host: str
-    port: int
-    share: bool
-    auth: list[tuple[str, str]] | None
-    concurrency: int
-    limits: VisitorLimits = DEFAULT_LIMITS
-    lang: str | None = None
-    max_answers_per_visitor: int = DEFAULT_PER_VISITOR
-    max_answers_per_address: int = DEFAULT_PER_ADDRESS
-
-
-def web_parser(prog: str = "gradio_app.py") -> argparse.ArgumentParser:
-    """The web app's flags, one per field of :class:`~llmchat.settings.WebSettings`."""
-    parser = argparse.ArgumentParser(
-        prog=prog,
-        description="llmchat: a web chat for LLMs served over the OpenAI API."
-        + (f" {COMMANDS}" if prog.startswith("llmchat") else ""),
-        epilog="Environment: OPENAI_BASE_URL, OPENAI_API_KEY, LLMCHAT_MODEL fill in what a preset "
-        f"leaves out; {environment_help(WebSettings)} give defaults for the flags.",
-    )
-    add_args_from_model(parser, WebSettings)
-    return parser
-
-
-def parse_args(
-    argv: list[str], environ: Mapping[str, str] | None = None, prog: str = "gradio_app.py"
-) -> AppConfig:
-    """The command line and the environment (default: ``os.environ``) as an AppConfig, or
-    UsageError with one line."""
-    settings: WebSettings = load(WebSettings, vars(web_parser(prog).parse_args(argv)), environ)
-    return AppConfig(
-        preset=settings.preset,
-        config_dir=settings.config_dir,
-        host=settings.host,
-        port=settings.port,
-        share=settings.share,
-        auth=settings.auth_pairs(),
-        concurrency=settings.concurrency,
-        limits=settings.visitor_limits(),
-        lang=settings.lang,
-        max_answers_per_visitor=settings.max_answers_per_visitor,
-        max_answers_per_address=settings.max_answers_per_address,
-    )
 
 
 def build_from_config(config: AppConfig) -> gr.Blocks:
@@ -124,22 +63,12 @@ def build_from_config(config: AppConfig) -> gr.Blocks:
     )
 
 
-def build_or_exit(argv: list[str], prog: str = "gradio_app.py") -> tuple[gr.Blocks, AppConfig]:
-    """Parse, load and build; on a usage problem print one line and exit with status 2."""
+def build_or_exit(config: AppConfig) -> gr.Blocks:
+    """Load the presets and build the page; on a usage problem print one line and exit with 2."""
     try:
-        config = parse_args(argv, prog=prog)
-        return build_from_config(config), config
+        return build_from_config(config)
     except UsageError as exc:
         exit_usage(exc)
-
-
-def share_warning(config: AppConfig) -> str | None:
-    if config.share and not config.auth:
-        return (
-            "--share without --auth: anyone with the link can use your LLM server and see nothing "
-            "of other visitors, but spend your tokens. Add --auth USER:PASS (or set LLMCHAT_AUTH)."
-        )
-    return None
 
 
 def launch(demo: gr.Blocks, config: AppConfig) -> None:
@@ -185,9 +114,7 @@ def launch(demo: gr.Blocks, config: AppConfig) -> None:
         os._exit(130)
 
 
-def main(argv: list[str], prog: str = "llmchat web") -> int:
+def serve(config: AppConfig) -> int:
     """``llmchat web``: build the page and serve it until stopped."""
-    setup_logging()
-    demo, config = build_or_exit(argv, prog)
-    launch(demo, config)
+    launch(build_or_exit(config), config)
     return 0
