@@ -30,6 +30,7 @@ from llmchat.engine.models import ModelDirectory
 from llmchat.engine.servers import ServerResolver
 from llmchat.engine.service import ChatService, TurnRequest
 from llmchat.engine.stream import ClientPool
+from llmchat.settings import DEFAULT_CONCURRENCY
 from llmchat.web import convert, i18n
 from llmchat.web.chat_app import ChatApp, message_box, problems_markdown
 from llmchat.web.controls_ui import make_widget, values_of, widget_updates, with_control_parameters
@@ -279,7 +280,7 @@ def build_demo(
     catalog: PresetCatalog,
     default_preset: str,
     *,
-    concurrency: int = 128,
+    concurrency: int = DEFAULT_CONCURRENCY,
     pool: ClientPool | None = None,
     resolver: ServerResolver | None = None,
     limits: VisitorLimits = DEFAULT_LIMITS,
