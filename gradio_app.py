@@ -14,7 +14,7 @@ setup_logging()
 # Checked before gradio is imported: gradio reads GRADIO_SERVER_PORT itself, with a traceback.
 config = config_or_exit(sys.argv[1:] if __name__ == "__main__" else [])
 
-from llmchat.cli.web import build_or_exit, launch  # noqa: E402 - after the check above
+from llmchat.web.serve import build_or_exit, launch  # noqa: E402 - after the check above
 
 demo = build_or_exit(config)
 

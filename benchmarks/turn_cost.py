@@ -52,7 +52,7 @@ from benchmarks.common.stats import median, percentile
 from benchmarks.stream_bench.py_spy import find_py_spy, py_spy_record, summarize_profile
 from benchmarks.stream_bench.report import table
 from benchmarks.stream_bench.texts import crowd_reply
-from llmchat.cli import DEFAULT_CONCURRENCY
+from llmchat.settings import DEFAULT_CONCURRENCY
 
 CHAT = "/v1/chat/completions"
 TARGET_EXTRA_P95_S = 0.5  # app TTFT p95 <= direct p95 + 0.5 s

@@ -12,10 +12,10 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from llmchat.cli.web import AppConfig, UsageError, choose_preset, parse_args
 from llmchat.core.presets import load_catalog
 from llmchat.testing.app_process import AppProcess
 from llmchat.testing.openai_server import Behavior, OpenAITestServer
+from llmchat.web.serve import AppConfig, UsageError, choose_preset, parse_args
 from tests.conftest import SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -23,7 +23,6 @@ import pytest
 from gradio_client import Client
 from starlette.datastructures import Headers
 
-from llmchat.cli import web as cli
 from llmchat.core.notices import Notice
 from llmchat.core.presets import load_catalog
 from llmchat.engine import fairness
@@ -31,6 +30,7 @@ from llmchat.engine.fairness import FairShare, client_address, visitor
 from llmchat.i18n import notice_text
 from llmchat.ports import free_port
 from llmchat.testing.openai_server import OpenAITestServer
+from llmchat.web import serve as cli
 from llmchat.web.app import build_demo
 
 # --- the limiter ----------------------------------------------------------------------------

@@ -16,9 +16,9 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from llmchat.cli.web import AppConfig, share_warning
 from llmchat.testing.app_process import AppProcess
 from llmchat.testing.openai_server import Behavior, OpenAITestServer
+from llmchat.web.serve import AppConfig, share_warning
 from tests.conftest import SECRET_KEY
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -75,7 +75,7 @@ def categorize(stack: str) -> str:
 IDLE_LEAVES = (
     "EpollSelector.select (selectors.py",
     "Blocks.block_thread (gradio/blocks.py",
-    "launch (llmchat/cli/web.py",  # the main thread sleeps while uvicorn serves
+    "launch (llmchat/web/serve.py",  # the main thread sleeps while uvicorn serves
     "_worker (concurrent/futures/thread.py",
     "Condition.wait (threading.py",
     "Event.wait (threading.py",

@@ -29,6 +29,6 @@ def main(argv: list[str] | None = None) -> int:
 
     setup_logging()
     config = config_or_exit(rest, prog="llmchat web" if command else "llmchat")  # before gradio loads
-    from llmchat.cli.web import serve
+    from llmchat.web.serve import serve
 
     return serve(config)

@@ -3,7 +3,7 @@
 
 Before, because gradio reads some of the same variables when it is imported (``int()`` of
 ``GRADIO_SERVER_PORT``): a bad value must get llmchat's one-line message, not gradio's traceback.
-So this module imports no gradio, and :mod:`llmchat.cli.web` is imported only after it has run.
+So this module imports no gradio, and :mod:`llmchat.web.serve` is imported only after it has run.
 """
 
 from __future__ import annotations

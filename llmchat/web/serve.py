@@ -1,8 +1,9 @@
-"""``llmchat web`` (also ``llmchat`` alone and ``python gradio_app.py``): start the web app.
+"""``llmchat web`` (also ``llmchat`` alone and ``python gradio_app.py``): build and serve the page.
 
-The flags and environment variables are :class:`llmchat.settings.WebSettings`; this module turns
-them into the page (:func:`build_from_config`) and serves it until Ctrl-C or SIGTERM
-(:func:`launch`), stopping any local model it started on the way out.
+The flags and environment variables are :class:`llmchat.settings.WebSettings`, checked by
+:mod:`llmchat.cli.app_config` before gradio is imported; this module turns them into the page
+(:func:`build_from_config`) and serves it until Ctrl-C or SIGTERM (:func:`launch`), stopping any
+local model it started on the way out.
 """
 
 from __future__ import annotations
