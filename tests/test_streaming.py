@@ -107,5 +107,7 @@ def test_many_answers_at_once_share_a_bounded_update_rate() -> None:
     crowd = asyncio.run(answers(200))
     assert alone[-1][1] == "".join(pieces) and len(alone) >= 8
     assert all(updates[-1][1] == "".join(pieces) for updates in crowd)
-    assert all(updates[0][0] < 0.3 for updates in crowd)  # the first piece still goes out at once
+    # The first piece still goes out at once: counted in pieces, not seconds, so a busy machine
+    # (which slows the source as much as the coalescer) cannot fail it.
+    assert all(updates[0][1] == pieces[0] for updates in crowd)
     assert max(len(updates) for updates in crowd) <= 6
