@@ -30,7 +30,7 @@ from llmchat.core.messages import build_messages, build_request, clean_text, com
 from llmchat.core.notices import Notice
 from llmchat.core.presets import LoadedPreset, PresetCatalog, PresetError
 from llmchat.core.turn import TurnView
-from llmchat.engine.answer import fit_context, stream_answer
+from llmchat.engine.answer import WindowStated, fit_context, stream_answer
 from llmchat.engine.fairness import FairShare
 from llmchat.engine.models import ModelDirectory, ModelNotOffered
 from llmchat.engine.servers import LocalModelError, ServerResolver
@@ -173,22 +173,41 @@ class ChatService:
         except ContextOverflow as exc:
             yield TurnView.of(exc.notice)
             return
-        body = build_request(chosen, values, messages)
-        log.info(
-            "preset=%s mode=%s model=%s messages=%d temperature=%s top_p=%s max_tokens=%s seed=%s",
-            chosen.id, values.mode, chosen.model, len(messages), values.temperature, values.top_p,
-            values.max_tokens, values.seed,
-        )  # fmt: skip
         semaphore = self.server_limits.get(chosen)
-        if semaphore is not None and semaphore.locked():
-            yield TurnView.of(Notice("waiting"))
-        estimate = plan.prompt_tokens if plan else None
-        async with semaphore or contextlib.nullcontext():
-            with self.warmer.answering(chosen.base_url):
-                async for update in stream_answer(
-                    self.upstream, self.resolver, chosen, body, values, view, estimate, has_images(messages)
-                ):
-                    yield update
+        for attempt in (1, 2):
+            body = build_request(chosen, values, messages)
+            log.info(
+                "preset=%s mode=%s model=%s messages=%d temperature=%s top_p=%s max_tokens=%s seed=%s",
+                chosen.id, values.mode, chosen.model, len(messages), values.temperature, values.top_p,
+                values.max_tokens, values.seed,
+            )  # fmt: skip
+            if semaphore is not None and semaphore.locked():
+                yield TurnView.of(Notice("waiting"))
+            estimate = plan.prompt_tokens if plan else None
+            try:
+                async with semaphore or contextlib.nullcontext():
+                    with self.warmer.answering(chosen.base_url):
+                        async for update in stream_answer(
+                            self.upstream, self.resolver, chosen, body, values, view, estimate,
+                            has_images(messages), learn_from=window if attempt == 1 else None,
+                        ):  # fmt: skip
+                            yield update
+            except WindowStated as stated:
+                # The server said its window when it refused the request: fit the turn to it and
+                # send it once more, so this turn and the later ones go through.
+                self.upstream.learn_window(chosen, stated.window)
+                view = TurnView(before=[Notice("window_learned", window=stated.window)])
+                try:
+                    messages, plan, window = await fit_context(
+                        self.upstream, chosen, full, values.max_tokens, view
+                    )
+                except ContextOverflow as exc:
+                    view.after.append(exc.notice)
+                    yield view
+                    return
+                yield view
+                continue
+            break
         if (
             values.mode == "chat"
             and plan is not None

@@ -37,6 +37,10 @@ class Upstream(Protocol):
         """The context window in tokens: the preset's, else what the server says, else None."""
         ...
 
+    def learn_window(self, preset: LoadedPreset, window: int) -> None:
+        """Remember the window the server stated when it refused a request as too long."""
+        ...
+
     async def count(self, preset: LoadedPreset, texts: list[str]) -> tuple[list[int], bool]:
         """Token counts of ``texts``, and whether they are exact (the server's own tokenizer)."""
         ...
@@ -68,7 +72,10 @@ class HttpUpstream:
     async def window(self, preset: LoadedPreset) -> int | None:
         embedded = preset.settings.embedded
         configured = preset.settings.context_window or (embedded.n_ctx if embedded else None)
-        return await self.budget.window(preset.base_url, self._headers(preset), configured)
+        return await self.budget.window(preset.base_url, self._headers(preset), configured, preset.model)
+
+    def learn_window(self, preset: LoadedPreset, window: int) -> None:
+        self.budget.learn(preset.base_url, preset.model, window)
 
     async def count(self, preset: LoadedPreset, texts: list[str]) -> tuple[list[int], bool]:
         return await self.budget.count(preset.base_url, self._headers(preset), texts)

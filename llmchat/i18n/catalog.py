@@ -107,10 +107,25 @@ NOTICES: dict[str, Entry] = {
     "bad_request_context": Entry(
         _BAD_REQUEST,
         Text(
-            "{said}\n\nThe conversation is probably longer than the model's context window: "
-            f"{_CONTEXT_EN} lower Max tokens.",
-            f"{{said}}\n\n会話がモデルのコンテキスト長を超えているようです。{_CONTEXT_JA}"
-            "最大トークン数を下げてください。",
+            "{said}\n\nThe conversation is probably longer than the model's context window, and the "
+            "server does not say how large that is. Set `context_window:` in the preset to the model's "
+            "context size (llama-server's `-c`, vLLM's `--max-model-len`): llmchat then leaves out older "
+            f"turns before sending. For now, {_CONTEXT_EN} lower Max tokens.",
+            "{said}\n\n会話がモデルのコンテキスト長を超えているようですが、サーバーはその長さを"
+            "知らせていません。プリセットの `context_window:` にモデルのコンテキスト長（llama-server の "
+            "`-c`、vLLM の `--max-model-len`）を設定すると、送る前に古いやり取りを省くようになります。"
+            f"今は{_CONTEXT_JA}最大トークン数を下げてください。",
+        ),
+    ),
+    "window_learned": Entry(
+        Text("ℹ️ Sent again with older messages left out", "ℹ️ 古いメッセージを省いて送り直しました"),
+        Text(
+            "The server refused the request as longer than its context window of {window:,} tokens. "
+            "llmchat now keeps to that size: it left out what no longer fits and sent your message "
+            "again. Setting `context_window: {window}` in the preset saves that first refusal.",
+            "サーバーは、コンテキスト長（{window:,} トークン）を超えるとしてリクエストを拒否しました。"
+            "以後はこの長さに合わせます。収まらない分を省いて、メッセージを送り直しました。"
+            "プリセットに `context_window: {window}` を設定すれば、最初の拒否も避けられます。",
         ),
     ),
     "images_refused": Entry(
