@@ -20,21 +20,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from llmchat.core import controls
 from llmchat.core.attachments import AttachmentError, RequestFiles, has_images
-from llmchat.core.budget import ContextOverflow
+from llmchat.core.budget import ContextOverflow, Plan
 from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.core.messages import build_messages, build_request, clean_text, compose_content, content_text
 from llmchat.core.notices import Notice
 from llmchat.core.presets import LoadedPreset, PresetCatalog, PresetError
+from llmchat.core.summary import Summary
 from llmchat.core.turn import TurnView
 from llmchat.engine.answer import WindowStated, fit_context, stream_answer
 from llmchat.engine.fairness import FairShare
 from llmchat.engine.models import ModelDirectory, ModelNotOffered
 from llmchat.engine.servers import LocalModelError, ServerResolver
 from llmchat.engine.stream import ClientPool
+from llmchat.engine.summary import SummaryStore, finish_summary, plan_summary
 from llmchat.engine.upstream import HttpUpstream, Upstream
 from llmchat.engine.warmup import CacheWarmer, FinishedTurn
 
@@ -55,6 +57,17 @@ class TurnRequest:
     model: str = ""  # empty: the preset's own
     session: str | None = None
     address: str | None = None
+    # The summary a front end got with an earlier turn (TurnView.summary), as it was or edited
+    # by the visitor; used when it still covers the start of ``history`` (overflow: summarize).
+    summary: Summary | Mapping[str, Any] | None = None
+
+
+def _summary_of(given: Summary | Mapping[str, Any] | None) -> Summary | None:
+    """A front end's summary, checked (raises ValidationError), its text cleaned like a message."""
+    if given is None:
+        return None
+    summary = given if isinstance(given, Summary) else Summary.model_validate(dict(given))
+    return summary.model_copy(update={"text": clean_text(summary.text)})
 
 
 class ServerLimits:
@@ -101,6 +114,7 @@ class ChatService:
         self.fair = fair or FairShare(0, 0)
         self.warmer = CacheWarmer(self.upstream)
         self.server_limits = ServerLimits()
+        self.summaries = SummaryStore()
 
     def check_controls(self, preset: LoadedPreset, given: Mapping[str, Any]) -> BaseModel:
         """Every control's value for a turn: the visitor's where given, else the preset's; checked
@@ -131,6 +145,33 @@ class ChatService:
         if chars > self.limits.max_history_chars:
             return Notice("conversation_too_long_chars", count=chars, limit=self.limits.max_history_chars)
         return None
+
+    async def _fit(
+        self,
+        chosen: LoadedPreset,
+        values: Any,
+        full: list[dict[str, Any]],
+        view: TurnView,
+        given: Summary | None,
+        semaphore: asyncio.Semaphore | None,
+        fitted: list[tuple[list[dict[str, Any]], Plan | None, int]],
+    ) -> AsyncIterator[TurnView]:
+        """Fit the turn to the window (into ``fitted``): older turns left out, or summarized.
+        Yields a notice while a summary is being made. Raises ContextOverflow."""
+        found = None
+        if values.mode == "chat" and values.overflow == "summarize":
+            window = await self.upstream.window(chosen)
+            if window:
+                found = await plan_summary(
+                    self.upstream, self.summaries, chosen, full, values.max_tokens, window, given
+                )
+        if found is None:
+            fitted.append(await fit_context(self.upstream, chosen, full, values.max_tokens, view))
+            return
+        if found.needs_requests:
+            yield TurnView.of(Notice("summarizing", count=found.plan.first_kept))
+        messages, plan = await finish_summary(self.upstream, self.summaries, chosen, found, view, semaphore)
+        fitted.append((messages, plan, found.window))
 
     async def _turn(self, request: TurnRequest) -> AsyncIterator[TurnView]:
         text = clean_text(request.message)
@@ -167,13 +208,21 @@ class ChatService:
         except LocalModelError as exc:
             yield TurnView.of(exc.notice)
             return
-        view = TurnView()
         try:
-            messages, plan, window = await fit_context(self.upstream, chosen, full, values.max_tokens, view)
+            given = _summary_of(request.summary)
+        except ValidationError as exc:
+            yield TurnView.of(Notice("invalid_settings", detail=f"summary: {exc.errors()[0]['msg']}"))
+            return
+        semaphore = self.server_limits.get(chosen)
+        view = TurnView()
+        fitted: list[tuple[list[dict[str, Any]], Plan | None, int]] = []
+        try:
+            async for progress in self._fit(chosen, values, full, view, given, semaphore, fitted):
+                yield progress
         except ContextOverflow as exc:
             yield TurnView.of(exc.notice)
             return
-        semaphore = self.server_limits.get(chosen)
+        messages, plan, window = fitted[0]
         for attempt in (1, 2):
             body = build_request(chosen, values, messages)
             log.info(
@@ -197,10 +246,11 @@ class ChatService:
                 # send it once more, so this turn and the later ones go through.
                 self.upstream.learn_window(chosen, stated.window)
                 view = TurnView(before=[Notice("window_learned", window=stated.window)])
+                fitted.clear()
                 try:
-                    messages, plan, window = await fit_context(
-                        self.upstream, chosen, full, values.max_tokens, view
-                    )
+                    async for progress in self._fit(chosen, values, full, view, given, semaphore, fitted):
+                        yield progress
+                    messages, plan, window = fitted[0]
                 except ContextOverflow as exc:
                     view.after.append(exc.notice)
                     yield view
@@ -210,6 +260,7 @@ class ChatService:
             break
         if (
             values.mode == "chat"
+            and values.overflow == "drop"  # a summarized prompt starts with a summary not made yet
             and plan is not None
             and plan.exact
             and view.finish_reason in ("stop", "length")

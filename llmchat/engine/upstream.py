@@ -45,6 +45,11 @@ class Upstream(Protocol):
         """Token counts of ``texts``, and whether they are exact (the server's own tokenizer)."""
         ...
 
+    async def complete(self, preset: LoadedPreset, body: dict[str, Any]) -> str | None:
+        """The whole answer to ``body`` (not streamed), or None when the reply has no text.
+        Raises as the ``openai`` client does."""
+        ...
+
     async def warm(self, preset: LoadedPreset, body: dict[str, Any]) -> None:
         """Have the server evaluate ``body``'s prompt (one token answered, the reply dropped)."""
         ...
@@ -79,6 +84,14 @@ class HttpUpstream:
 
     async def count(self, preset: LoadedPreset, texts: list[str]) -> tuple[list[int], bool]:
         return await self.budget.count(preset.base_url, self._headers(preset), texts)
+
+    async def complete(self, preset: LoadedPreset, body: dict[str, Any]) -> str | None:
+        # Read bounded and checked like every reply (the client's typed objects take any JSON).
+        client = self.pool.get(preset)
+        request = {**body, "stream": False}
+        async with client.chat.completions.with_streaming_response.create(**request) as response:
+            raw = await server_data.read_body(response.http_response, server_data.MAX_BODY_BYTES)
+        return server_data.completion_text(raw)
 
     async def warm(self, preset: LoadedPreset, body: dict[str, Any]) -> None:
         # Only the work matters, not the reply: it is read (bounded) and dropped unparsed.

@@ -327,6 +327,45 @@ NOTICES: dict[str, Entry] = {
             "収まらないためです。モデルに見えるのは直近の {kept} 件です。",
         ),
     ),
+    "history_summarized": Entry(
+        Text(
+            "ℹ️ {count} earlier messages were summarized", "ℹ️ 以前のメッセージ {count} 件を要約して送りました"
+        ),
+        Text(
+            "They no longer fit in the model's context window ({window:,} tokens) together with your "
+            "message and Max tokens. The model sees a summary of them instead, and the last {kept} "
+            "messages.",
+            "メッセージと最大トークン数を合わせると、モデルのコンテキスト長（{window:,} トークン）に"
+            "収まらないためです。モデルには、それらの要約と直近の {kept} 件が見えています。",
+        ),
+    ),
+    "summarizing": Entry(
+        Text("⏳ Summarizing earlier messages…", "⏳ 以前のメッセージを要約しています…"),
+        Text(
+            "{count} earlier messages no longer fit in the model's context window; the model is "
+            "writing a summary of them to send in their place.",
+            "以前のメッセージ {count} 件がコンテキスト長に収まらないため、代わりに送る要約をモデルが"
+            "書いています。",
+        ),
+    ),
+    "summary_failed": Entry(
+        Text("⚠️ No summary of the earlier messages", "⚠️ 以前のメッセージを要約できませんでした"),
+        Text(
+            "The server did not write the summary ({detail}), so those messages were left out without one.",
+            "サーバーが要約を書かなかったため（{detail}）、それらのメッセージは要約なしで省きました。",
+        ),
+    ),
+    "summary_partial": Entry(
+        Text(
+            "ℹ️ {count} of the oldest messages are not in the summary",
+            "ℹ️ 最も古いメッセージ {count} 件は要約に入っていません",
+        ),
+        Text(
+            "A summary is made one part at a time, a few parts a turn; the oldest part of this long "
+            "conversation was left out without one.",
+            "要約は 1 回に数か所ずつ作ります。この長い会話の最も古い部分は、要約せずに省きました。",
+        ),
+    ),
     "max_tokens_reached": Entry(
         Text("ℹ️ Reached the Max tokens limit", "ℹ️ 最大トークン数に達しました"),
         Text(
