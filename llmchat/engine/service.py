@@ -25,6 +25,7 @@ from pydantic import BaseModel, ValidationError
 from llmchat.core import controls
 from llmchat.core.attachments import AttachmentError, RequestFiles, has_images
 from llmchat.core.budget import ContextOverflow, Plan
+from llmchat.core.gauge import ContextGauge
 from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.core.messages import build_messages, build_request, clean_text, compose_content, content_text
 from llmchat.core.notices import Notice
@@ -33,6 +34,7 @@ from llmchat.core.summary import Summary
 from llmchat.core.turn import TurnView
 from llmchat.engine.answer import WindowStated, fit_context, stream_answer
 from llmchat.engine.fairness import FairShare
+from llmchat.engine.gauge import GaugeDesk, measure
 from llmchat.engine.models import ModelDirectory, ModelNotOffered
 from llmchat.engine.servers import LocalModelError, ServerResolver
 from llmchat.engine.stream import ClientPool
@@ -115,6 +117,7 @@ class ChatService:
         self.warmer = CacheWarmer(self.upstream)
         self.server_limits = ServerLimits()
         self.summaries = SummaryStore()
+        self.gauges = GaugeDesk()
 
     def check_controls(self, preset: LoadedPreset, given: Mapping[str, Any]) -> BaseModel:
         """Every control's value for a turn: the visitor's where given, else the preset's; checked
@@ -173,18 +176,42 @@ class ChatService:
         messages, plan = await finish_summary(self.upstream, self.summaries, chosen, found, view, semaphore)
         fitted.append((messages, plan, found.window))
 
-    async def _turn(self, request: TurnRequest) -> AsyncIterator[TurnView]:
+    async def context(self, request: TurnRequest) -> ContextGauge | None:
+        """How full the context would be if ``request`` were sent now, for a context gauge:
+        tokens used (the server's count where it has a tokenizer), the window, how many older
+        messages would be left out. One at a time per visitor (``session``, else ``address``);
+        None when a newer request of the same visitor overtook this one while it waited."""
+        who = request.session or request.address or ""
+        return await self.gauges.one_at_a_time(who, lambda: self._measure(request))
+
+    async def _measure(self, request: TurnRequest) -> ContextGauge:
+        prepared = await self.prepare(request, gauge=True)
+        if isinstance(prepared, Notice):
+            return ContextGauge(used=None, window=None, estimated=True, reason=prepared)
+        chosen, values, full = prepared
+        started = not self.resolver.needs_start(chosen)  # a local model is never started for it
+        if started:
+            try:
+                chosen = await self.resolver.resolve(chosen)
+            except LocalModelError as exc:
+                return ContextGauge(used=None, window=None, estimated=True, reason=exc.notice)
+        return await measure(self.upstream, chosen, full, values.max_tokens, values.overflow, started)
+
+    async def prepare(
+        self, request: TurnRequest, *, gauge: bool = False
+    ) -> tuple[LoadedPreset, Any, list[dict[str, Any]]] | Notice:
+        """The preset (with the model to use), the checked controls and the whole request's
+        messages, or the notice saying why the turn cannot be sent (checks that need no answer).
+        ``gauge``: for the context gauge, where an empty message is not a problem."""
         text = clean_text(request.message)
         try:
             chosen = self.catalog.get(request.preset)
             values = self.check_controls(chosen, request.controls)
         except (PresetError, controls.ControlError) as exc:
-            yield TurnView.of(Notice("invalid_settings", detail=str(exc)))
-            return
+            return Notice("invalid_settings", detail=str(exc))
         refusal = self._refusal(request, text)
-        if refusal is not None:
-            yield TurnView.of(refusal)
-            return
+        if refusal is not None and not (gauge and refusal.kind == "empty_message"):
+            return refusal
         # Every file this request refers to, in the message or the history, is read once and
         # counted: over a limit, nothing is sent.
         files = RequestFiles(self.upload_root, self.limits)
@@ -193,14 +220,20 @@ class ChatService:
             history = [dict(m) for m in request.history]
             full = build_messages(values.mode, values.system_prompt, history, content, files.history)
         except AttachmentError as exc:
-            yield TurnView.of(exc.notice)
-            return
+            return exc.notice
         try:
             # The picker's value is re-checked here: only the preset's model or one its server lists.
             chosen = dataclasses.replace(chosen, model=await self.models.check(chosen, request.model))
         except ModelNotOffered as exc:
-            yield TurnView.of(Notice("model_not_offered", model=exc.model))
+            return Notice("model_not_offered", model=exc.model)
+        return chosen, values, full
+
+    async def _turn(self, request: TurnRequest) -> AsyncIterator[TurnView]:
+        prepared = await self.prepare(request)
+        if isinstance(prepared, Notice):
+            yield TurnView.of(prepared)
             return
+        chosen, values, full = prepared
         if self.resolver.needs_start(chosen):
             yield TurnView.of(Notice("starting_local"))
         try:
