@@ -327,9 +327,8 @@ NOTICES: dict[str, Entry] = {
             "収まらないためです。モデルに見えるのは直近の {kept} 件です。",
         ),
     ),
-    "gauge_no_window": Entry(
-        Text("Context window unknown", "コンテキスト長が不明です"),
-        Text(
+    "gauge_no_window": Entry(  # a phrase: the gauge's tooltip when it is hidden
+        body=Text(
             "The server does not say how many tokens the model can see, so llmchat cannot show how full "
             "the conversation is. Set `context_window:` in the preset to the model's context size.",
             "サーバーがモデルのコンテキスト長を知らせないため、会話がどれだけ埋まっているかを表示"
