@@ -21,6 +21,8 @@ from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.testing.overflow import prompt_tokens
 from tests.test_service import FakeUpstream
 
+SYSTEM_AND_SUMMARY = "You are the test assistant.\n\nSummary of the earlier part of this conversation"
+
 
 class SummarizingFake(FakeUpstream):
     """The service-test fake, answering summary requests too (or failing them)."""
@@ -248,13 +250,18 @@ def test_sixty_turns_on_a_small_window_never_overflow_and_summaries_are_made_onc
     assert all(not v.after for v in views), [v.after for v in views if v.after]
     assert [v.answer.split(" ", 3)[:3] for v in views] == [["Echo:", "question", str(n)] for n in range(60)]
     chats = [b for b in server.chat_bodies if b.get("stream")]
-    summaries = [b for b in server.chat_bodies if not b.get("stream")]
+    summaries = [b for b in server.chat_bodies if not b.get("stream") and b["max_tokens"] > 1]
+    warm_ups = [b for b in server.chat_bodies if not b.get("stream") and b["max_tokens"] == 1]
     assert len(chats) == 60
     assert all(prompt_tokens(b["messages"]) + b["max_tokens"] <= window for b in server.chat_bodies)
     covers = {v.summary.covers for v in views if v.summary}
     assert len(covers) >= 3 and len(summaries) == len(covers) == moves(chats)
     assert all(s["temperature"] == 0.2 and s["max_tokens"] <= 256 for s in summaries)
     assert all(len(v.summary.text) > 100 for v in views if v.summary)  # room was kept for it
+    if tokenizer:  # a llama.cpp server: the summary is written, and the prompt warmed, after the answer
+        assert warm_ups and all(w["messages"][0]["content"].startswith(SYSTEM_AND_SUMMARY) for w in warm_ups)
+    else:
+        assert warm_ups == []
 
 
 def test_a_long_edited_summary_is_cut_to_the_room_kept_for_it(
@@ -270,3 +277,50 @@ def test_a_long_edited_summary_is_cut_to_the_room_kept_for_it(
     assert view.summary is not None and view.summary.text.endswith("…")
     assert len(view.summary.text) <= 256  # the fake counts a token a character; 256 kept for it
     assert sum(len(m["content"]) for m in fake.bodies[-1]["messages"]) + 200 <= 2000
+
+
+@pytest.mark.parametrize("llama_cpp", [True, False])
+def test_the_summary_is_written_while_the_visitor_reads(
+    service: ChatService, fake: SummarizingFake, llama_cpp: bool
+) -> None:
+    """With a llama.cpp server (exact counts) the summary the next turn needs is written right after
+    the answer, so no turn waits for one; elsewhere the turn that cuts waits for its summary."""
+    fake.exact = llama_cpp
+
+    async def run() -> list[list[str]]:
+        history: list[dict[str, Any]] = []
+        kinds = []
+        for n in range(30):
+            message = f"question {n} " + " ".join(["word"] * 12)
+            request = TurnRequest(message=message, preset="summing", history=list(history))
+            views = [v async for v in service.turn(request)]
+            kinds.append([x.kind for v in views for x in v.notices])
+            history += [
+                {"role": "user", "content": message},
+                {"role": "assistant", "content": views[-1].answer},
+            ]
+            await asyncio.sleep(0.05)  # the visitor reads
+        return kinds
+
+    kinds = asyncio.run(run())
+    summarized = sum(1 for k in kinds if "history_summarized" in k)
+    waited = sum(1 for k in kinds if "summarizing" in k)
+    assert summarized > 10 and len(fake.summary_bodies) >= 2
+    assert waited == (0 if llama_cpp else len(fake.summary_bodies))
+    assert len(fake.summary_bodies) == moves(fake.bodies)  # still one request per cut
+    assert (len(fake.warmed) > 0) == llama_cpp
+
+
+def test_a_summary_reply_of_the_wrong_shape_is_no_summary() -> None:
+    from llmchat.core.server_data import completion_text
+
+    good = b'{"choices": [{"message": {"role": "assistant", "content": "They talked about trains."}}]}'
+    assert completion_text(good) == "They talked about trains."
+    for bad in (
+        b"[]",
+        b"nope",
+        b'{"choices": []}',
+        b'{"choices": [{"message": {"content": 5}}]}',
+        b'{"choices": 1}',
+    ):
+        assert not completion_text(bad)

@@ -114,9 +114,9 @@ class ChatService:
         self.resolver = resolver or ServerResolver()
         self.models = models or ModelDirectory(self.upstream, self.resolver)  # type: ignore[arg-type]
         self.fair = fair or FairShare(0, 0)
-        self.warmer = CacheWarmer(self.upstream)
         self.server_limits = ServerLimits()
         self.summaries = SummaryStore()
+        self.warmer = CacheWarmer(self.upstream, self.summaries)
         self.gauges = GaugeDesk()
 
     def check_controls(self, preset: LoadedPreset, given: Mapping[str, Any]) -> BaseModel:
@@ -293,10 +293,19 @@ class ChatService:
             break
         if (
             values.mode == "chat"
-            and values.overflow == "drop"  # a summarized prompt starts with a summary not made yet
             and plan is not None
             and plan.exact
             and view.finish_reason in ("stop", "length")
         ):
-            finished = FinishedTurn(chosen, body, full, view.answer, plan.first_kept, window, semaphore)
+            finished = FinishedTurn(
+                chosen,
+                body,
+                full,
+                view.answer,
+                plan.first_kept,
+                window,
+                semaphore,
+                values.overflow,
+                view.summary,
+            )
             self.warmer.after_answer(finished)

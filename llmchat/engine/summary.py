@@ -23,6 +23,7 @@ import contextlib
 import itertools
 import logging
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,6 +44,7 @@ from llmchat.core.summary import (
 )
 from llmchat.core.turn import TurnView
 from llmchat.engine import errors
+from llmchat.engine.http import SingleFlight
 from llmchat.engine.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,21 @@ class SummaryStore:
     def __init__(self, size: int = 2000) -> None:
         self._texts: OrderedDict[tuple[str, str, str], str] = OrderedDict()
         self._size = size
+        self._flights = SingleFlight()
+
+    async def make(self, preset: LoadedPreset, covered: str, work: Callable[[], Awaitable[str]]) -> str:
+        """The summary covering ``covered``: remembered, or being written (the turn and the work
+        ahead after an answer share one request), or written now by ``work``."""
+        known = self.get(preset, covered)
+        if known is not None:
+            return known
+
+        async def write() -> str:
+            text = await work()
+            self.put(preset, covered, text)
+            return text
+
+        return await self._flights.run((preset.base_url, preset.model, covered), write)
 
     def get(self, preset: LoadedPreset, covered: str) -> str | None:
         key = (preset.base_url, preset.model, covered)
@@ -158,9 +175,12 @@ async def finish_summary(
     text = found.text
     try:
         for start, end in found.steps:
-            async with semaphore or contextlib.nullcontext():
-                text = await _summarize(upstream, preset, text, history[start:end], found.reserve)
-            store.put(preset, fingerprint(history[:end]), text)
+
+            async def work(previous: str = text, part: list[dict[str, Any]] = history[start:end]) -> str:
+                async with semaphore or contextlib.nullcontext():
+                    return await _summarize(upstream, preset, previous, part, found.reserve)
+
+            text = await store.make(preset, fingerprint(history[:end]), work)
     except SummaryFailed as failed:
         kept = history[cut:]
         view.before.append(Notice("history_trimmed", count=cut, window=found.window, kept=len(kept)))
