@@ -234,17 +234,17 @@ class ChatService:
             yield TurnView.of(prepared)
             return
         chosen, values, full = prepared
+        try:
+            given = _summary_of(request.summary)
+        except ValidationError as exc:
+            yield TurnView.of(Notice("invalid_settings", detail=f"summary: {exc.errors()[0]['msg']}"))
+            return
         if self.resolver.needs_start(chosen):
             yield TurnView.of(Notice("starting_local"))
         try:
             chosen = await self.resolver.resolve(chosen)
         except LocalModelError as exc:
             yield TurnView.of(exc.notice)
-            return
-        try:
-            given = _summary_of(request.summary)
-        except ValidationError as exc:
-            yield TurnView.of(Notice("invalid_settings", detail=f"summary: {exc.errors()[0]['msg']}"))
             return
         semaphore = self.server_limits.get(chosen)
         view = TurnView()
