@@ -142,7 +142,7 @@ class SummarizeWay(LlmchatWay):
     """llmchat with ``overflow: summarize``: a summary of the turns left out, made at each cut."""
 
     name = "summarize"
-    works_between_turns = False  # no cache warm-up with summaries: the reading pause changes nothing
+    works_between_turns = True  # after an answer the next cut's summary is written, its prompt warmed
     overflow = "summarize"
 
 
