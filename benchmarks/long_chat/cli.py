@@ -134,9 +134,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         if s["failed"]:
             status = 1
-    if png:
-        plot(app, seed, png, N_CTX, pause, summing)
-        print(f"plot: {png}")
     if args.json and not args.replot:
         data = {
             "n_ctx": N_CTX,
@@ -155,4 +152,10 @@ def main(argv: list[str] | None = None) -> int:
         }
         args.json.write_text(json.dumps(data, indent=1, ensure_ascii=False))
         print(f"data: {args.json}")
+    if png:  # after the data: a missing matplotlib must not lose a long run's figures
+        try:
+            plot(app, seed, png, N_CTX, pause, summing)
+            print(f"plot: {png}")
+        except ImportError as exc:
+            print(f"no plot ({exc}); the figures are in the tables above (and --json)")
     return status
