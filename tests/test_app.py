@@ -188,7 +188,8 @@ def test_unknown_model_lists_the_servers_models(client: Client, server: OpenAITe
 
 
 def test_bad_request_shows_the_servers_own_message(client: Client, server: OpenAITestServer) -> None:
-    message = "Requested tokens (5000) exceed context window of 2048"
+    # (A refusal that states the window is learned from and the turn sent again: test_context_window.py)
+    message = "Requested tokens (5000) exceed the context window"
     server.enqueue(Behavior(fault="http", status=400, message=message))
     [note] = notes(ask(client, "hi"))
     assert "HTTP 400" in note["metadata"]["title"]

@@ -23,23 +23,25 @@ from benchmarks.long_chat.conversation import (
 from benchmarks.long_chat.plot import plot
 from benchmarks.long_chat.run import run
 from benchmarks.long_chat.summary import fmt, summary
-from benchmarks.long_chat.tables import markdown
+from benchmarks.long_chat.tables import markdown, overflow_table
 from benchmarks.long_chat.turn import Turn
-from benchmarks.long_chat.ways import LlmchatWay, SeedWay
+from benchmarks.long_chat.ways import LlmchatWay, SeedWay, SummarizeWay
 
 DEFAULT_PNG = ROOT / "docs" / "bench_long_chat.png"
 
 
-def load_json(path: Path) -> tuple[LlmchatWay | None, SeedWay | None, dict[str, Any]]:
+def load_json(
+    path: Path,
+) -> tuple[LlmchatWay | None, SeedWay | None, SummarizeWay | None, dict[str, Any]]:
     """The ways of an earlier run, from its --json file."""
     data = json.loads(path.read_text())
     ways: dict[str, Any] = {}
-    for cls in (LlmchatWay, SeedWay):
+    for cls in (LlmchatWay, SeedWay, SummarizeWay):
         if cls.name in data["ways"]:
             way = cls(data["n_ctx"], data["max_tokens"])
             way.turns = [Turn(**t) for t in data["ways"][cls.name]["turns"]]
             ways[cls.name] = way
-    return ways.get("llmchat"), ways.get("seed"), data
+    return ways.get("llmchat"), ways.get("seed"), ways.get("summarize"), data
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -56,6 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         "--max-tokens", type=int, default=MAX_TOKENS, help=f"answer length cap (default {MAX_TOKENS})"
     )
     parser.add_argument("--ways", choices=["both", "llmchat", "seed"], default="both")
+    parser.add_argument(
+        "--summarize",
+        action="store_true",
+        help="also hold the conversation with llmchat's `overflow: summarize` (a third app and server)",
+    )
     parser.add_argument(
         "--pause",
         type=float,
@@ -84,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"--turns must be 1 to {len(MESSAGES)}")
 
     if args.replot:
-        app, seed, data = load_json(args.replot)
+        app, seed, summing, data = load_json(args.replot)
         turns, max_tokens, order, png = len(data["messages"]), data["max_tokens"], data["order"], args.png
         threads = data.get("threads")
         pause = data.get("pause")
@@ -96,10 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         png = args.png or (DEFAULT_PNG if full else None)
         app = LlmchatWay(N_CTX, max_tokens, args.threads) if args.ways in ("both", "llmchat") else None
         seed = SeedWay(N_CTX, max_tokens, args.threads) if args.ways in ("both", "seed") else None
+        summing = SummarizeWay(N_CTX, max_tokens, args.threads) if args.summarize else None
         load_before = Path("/proc/loadavg").read_text().strip()
         print(f"load average before: {load_before} ({os.cpu_count()} cores)", flush=True)
         began = time.monotonic()
-        run([w for w in (app, seed) if w], MESSAGES[:turns], order, args.pause)
+        run([w for w in (app, seed, summing) if w], MESSAGES[:turns], order, args.pause)
         load_after = Path("/proc/loadavg").read_text().strip()
         print(f"load average after: {load_after}; {time.monotonic() - began:.0f} s")
 
@@ -112,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(markdown(app, seed, N_CTX, max_tokens))
     print()
+    if summing:
+        print(overflow_table(app, summing))
+        print()
     status = 0
     if app:
         s = summary(app.turns)
@@ -123,9 +134,6 @@ def main(argv: list[str] | None = None) -> int:
         )
         if s["failed"]:
             status = 1
-    if png:
-        plot(app, seed, png, N_CTX, pause)
-        print(f"plot: {png}")
     if args.json and not args.replot:
         data = {
             "n_ctx": N_CTX,
@@ -138,10 +146,16 @@ def main(argv: list[str] | None = None) -> int:
             "messages": MESSAGES[:turns],
             "ways": {
                 w.name: {"summary": summary(w.turns), "turns": [asdict(t) for t in w.turns]}
-                for w in (app, seed)
+                for w in (app, seed, summing)
                 if w
             },
         }
         args.json.write_text(json.dumps(data, indent=1, ensure_ascii=False))
         print(f"data: {args.json}")
+    if png:  # after the data: a missing matplotlib must not lose a long run's figures
+        try:
+            plot(app, seed, png, N_CTX, pause, summing)
+            print(f"plot: {png}")
+        except ImportError as exc:
+            print(f"no plot ({exc}); the figures are in the tables above (and --json)")
     return status

@@ -19,7 +19,12 @@ def _line(ax: Any, style: tuple[list[int], list[str], str, str], values: list[An
 
 
 def plot(
-    app: LlmchatWay | None, seed: SeedWay | None, path: Path, n_ctx: int, pause: float | None = None
+    app: LlmchatWay | None,
+    seed: SeedWay | None,
+    path: Path,
+    n_ctx: int,
+    pause: float | None = None,
+    summing: LlmchatWay | None = None,
 ) -> None:
     import matplotlib
 
@@ -29,8 +34,12 @@ def plot(
 
     fig, axes = plt.subplots(2, 2, figsize=(13, 8.5), sharex=True)
     (ax_s, ax_ttft), (ax_tok, ax_prompt) = axes
-    styles = {"llmchat": ("tab:blue", "o", "llmchat"), "seed": ("tab:red", "s", "seed (whole history)")}
-    ways = [w for w in (app, seed) if w]
+    styles = {
+        "llmchat": ("tab:blue", "o", "llmchat"),
+        "seed": ("tab:red", "s", "seed (whole history)"),
+        "summarize": ("tab:green", "^", "llmchat, overflow: summarize"),
+    }
+    ways = [w for w in (app, seed, summing) if w]
     last = max(len(w.turns) for w in ways)
     first_fail = summary(seed.turns)["first_failed_turn"] if seed else None
     cuts = summary(app.turns)["cut_turns"] if app else []

@@ -32,7 +32,8 @@ class ServerLog:
         A request's log ends with its "total time" line; text after the last such line belongs to
         a request still running (llmchat's cache warm-up starts right after an answer) and is kept
         for the next call. Requests that decoded at most one token are warm-ups: they prepared
-        this turn, so their prompt work is recorded on it.
+        this turn, so their prompt work is recorded on it. Other requests before the turn's own
+        (the last) are summaries of left-out turns (``overflow: summarize``), recorded apart.
         """
         time.sleep(0.2)  # the server writes its timings just after the last chunk
         with self.path.open("rb") as file:
@@ -48,7 +49,10 @@ class ServerLog:
             turn.prompt_tokens = int(match.group(1))
             begin = len(text)
         self.offset += len(text[:begin].encode("utf-8"))
-        for block, total_ms in blocks:
+        answers = [
+            i for i, (block, _) in enumerate(blocks) if (m := self.EVAL.search(block)) and int(m.group(2)) > 1
+        ]
+        for i, (block, total_ms) in enumerate(blocks):
             eval_match = self.EVAL.search(block)
             runs = int(eval_match.group(2)) if eval_match else 0
             prompt = self._prompt(block)
@@ -56,6 +60,12 @@ class ServerLog:
                 turn.warmups += 1
                 turn.warmup_evaluated = (turn.warmup_evaluated or 0) + prompt[1]
                 turn.warmup_seconds = (turn.warmup_seconds or 0) + total_ms / 1000
+                continue
+            if answers and i != answers[-1] and prompt is not None:
+                turn.summaries += 1
+                turn.summary_evaluated = (turn.summary_evaluated or 0) + prompt[1]
+                turn.summary_tokens = (turn.summary_tokens or 0) + runs + 1
+                turn.summary_seconds = (turn.summary_seconds or 0) + total_ms / 1000
                 continue
             if prompt is not None:
                 turn.prompt_tokens, turn.prompt_evaluated = prompt

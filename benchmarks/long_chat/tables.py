@@ -6,7 +6,7 @@ import os
 from typing import Any
 
 from benchmarks.long_chat.conversation import CALM
-from benchmarks.long_chat.summary import fmt, summary
+from benchmarks.long_chat.summary import fmt, median, summary
 from benchmarks.long_chat.ways import LlmchatWay, SeedWay
 
 
@@ -106,4 +106,48 @@ def markdown(app: LlmchatWay | None, seed: SeedWay | None, n_ctx: int, max_token
         f"| {calm(ss, 'calm_plain_late')} |",
         f"| median, turns with a cut | {calm(sa, 'calm_cut')} | – |",
     ]
+    return "\n".join(lines)
+
+
+def overflow_table(drop: LlmchatWay | None, summing: LlmchatWay) -> str:
+    """``overflow: drop`` next to ``summarize``: per-turn time, prompt work, what summaries cost."""
+
+    def figures(way: LlmchatWay | None) -> dict[str, str]:
+        if way is None or not way.turns:
+            return {}
+        s = summary(way.turns)
+        turns = way.turns
+        evaluated = [t.prompt_evaluated for t in turns if t.prompt_evaluated is not None]
+        made = [t for t in turns if t.summaries]
+        total = [
+            (t.prompt_evaluated or 0) + (t.summary_evaluated or 0) + (t.warmup_evaluated or 0) for t in turns
+        ]
+        return {
+            "median s per turn": fmt(median([t.seconds for t in turns if not t.failed])),
+            "median s, turns with a cut": fmt(s.get("cut_s")),
+            "median s, turns without a cut": fmt(
+                median([t.seconds for t in turns if not t.failed and t.turn not in s["cut_turns"]])
+            ),
+            "mean prompt tokens evaluated per turn (its request)": fmt(
+                sum(evaluated) / len(evaluated) if evaluated else None, ".0f"
+            ),
+            "mean tokens evaluated per turn, all requests (warm-ups, summaries)": fmt(
+                sum(total) / len(total), ".0f"
+            ),
+            "turns with a cut": ", ".join(map(str, s["cut_turns"])) or "–",
+            "summary requests": str(sum(t.summaries for t in turns)),
+            "summary cost: median s, tokens evaluated, tokens generated": (
+                f"{fmt(median([t.summary_seconds for t in made]))} s, "
+                f"{fmt(median([t.summary_evaluated for t in made]), '.0f')}, "
+                f"{fmt(median([t.summary_tokens for t in made]), '.0f')}"
+                if made
+                else "–"
+            ),
+            "cache warm-ups": str(s.get("warmups", 0)),
+            "failed turns": str(s.get("failed", 0)),
+        }
+
+    a, b = figures(drop), figures(summing)
+    lines = ["| | overflow: drop | overflow: summarize |", "| --- | ---: | ---: |"]
+    lines += [f"| {key} | {a.get(key, '–')} | {b[key]} |" for key in b]
     return "\n".join(lines)

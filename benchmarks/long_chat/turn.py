@@ -32,4 +32,8 @@ class Turn:
     warmups: int = 0  # llmchat: cache warm-ups the server ran for this turn (after the previous answer)
     warmup_evaluated: int | None = None  # ... the prompt tokens they evaluated
     warmup_seconds: float | None = None  # ... and how long they took on the server
+    summaries: int = 0  # overflow: summarize: summary requests made for this turn (before its answer)
+    summary_evaluated: int | None = None  # ... the prompt tokens they evaluated
+    summary_tokens: int | None = None  # ... the tokens they generated
+    summary_seconds: float | None = None  # ... and how long they took on the server
     answer: str = ""

@@ -18,9 +18,13 @@ from llmchat.testing.app_process import AppProcess
 
 STATS_TTFT = re.compile(r"⏱ ([\d.]+) s to first token")
 STATS_PROMPT = re.compile(r"~?(\d+) prompt \+")
-LEFT_OUT = re.compile(r"(\d+) earlier messages were not sent")
+LEFT_OUT = re.compile(r"(\d+) earlier messages were (?:not sent|summarized)")
 APP_MESSAGES = re.compile(r"preset=\S+ mode=\S+ model=\S+ messages=(\d+)")
-HARMLESS_NOTES = ("earlier messages were not sent", "Reached the Max tokens limit")
+HARMLESS_NOTES = (
+    "earlier messages were not sent",
+    "earlier messages were summarized",
+    "Reached the Max tokens limit",
+)
 
 
 def answer_and_titles(output: Any) -> tuple[str, list[str]]:
@@ -42,6 +46,7 @@ def answer_and_titles(output: Any) -> tuple[str, list[str]]:
 class LlmchatWay:
     name = "llmchat"
     works_between_turns = True  # the cache warm-up after an answer (llmchat/warmup.py)
+    overflow = "drop"  # the preset's `overflow:`
 
     def __init__(self, n_ctx: int, max_tokens: int, threads: int | None = None) -> None:
         self.n_ctx, self.max_tokens, self.threads = n_ctx, max_tokens, threads
@@ -51,7 +56,7 @@ class LlmchatWay:
         from gradio_client import Client
 
         print("llmchat: gradio_client -> the app (gradio_app.py) -> its own llama_cpp.server", flush=True)
-        self.server = start_embedded(stack, "llmchat-bench", self.n_ctx, self.threads)
+        self.server = start_embedded(stack, f"{self.name}-bench", self.n_ctx, self.threads)
         tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="long-chat-")))
         config_dir = tmp / "configs"
         config_dir.mkdir()
@@ -65,6 +70,7 @@ class LlmchatWay:
             **SAMPLING,
             "max_tokens": self.max_tokens,
             "context_window": self.n_ctx,
+            "overflow": self.overflow,
             "show_stats": False,  # the preset's starting value; each turn asks for stats (show_stats=True)
         }
         (config_dir / f"{PRESET}.yaml").write_text(json.dumps(settings, indent=1))  # JSON is YAML
@@ -130,6 +136,14 @@ class LlmchatWay:
         if turn.completion_tokens is None:
             turn.completion_tokens = tokens_of(self.server.base_url, answer)
         return turn
+
+
+class SummarizeWay(LlmchatWay):
+    """llmchat with ``overflow: summarize``: a summary of the turns left out, made at each cut."""
+
+    name = "summarize"
+    works_between_turns = True  # after an answer the next cut's summary is written, its prompt warmed
+    overflow = "summarize"
 
 
 class SeedWay:

@@ -26,7 +26,18 @@ from llmchat.i18n import Lang, notice_text, stats_line
 FAILED = 1
 # Notices that say what is happening, not that the turn failed.
 PROGRESS_KINDS = frozenset(
-    {"starting_local", "waiting", "fair_waiting", "history_trimmed", "max_tokens_reached", "empty_answer"}
+    {
+        "starting_local",
+        "waiting",
+        "fair_waiting",
+        "history_trimmed",
+        "max_tokens_reached",
+        "empty_answer",
+        "window_learned",
+        "history_summarized",
+        "summarizing",
+        "summary_partial",
+    }
 )
 # Notices that say the answer printed is not the whole answer.
 INCOMPLETE_KINDS = frozenset({"cut_off"})

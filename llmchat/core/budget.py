@@ -89,6 +89,7 @@ class Plan:
     first_kept: int  # index of the first history message sent
     prompt_tokens: int  # counted (or estimated) tokens of what is sent
     exact: bool  # counted by the server's tokenizer
+    cuts: tuple[int, ...] = (0,)  # every place the cut stood while the conversation was replayed
 
 
 def plan_history(
@@ -100,6 +101,24 @@ def plan_history(
     window: int,
 ) -> int:
     """Index of the first history message to keep so that everything fits (pure function).
+
+    The last of :func:`history_cuts`: see there.
+    """
+    return history_cuts(history_tokens, history_roles, system_tokens, message_tokens, max_tokens, window)[-1]
+
+
+def history_cuts(
+    history_tokens: list[int],
+    history_roles: list[str],
+    system_tokens: int,
+    message_tokens: int,
+    max_tokens: int,
+    window: int,
+) -> list[int]:
+    """Every place the cut stood, oldest first (0: nothing left out), the last one this turn's.
+
+    The earlier ones are where earlier turns cut: a summary of what is left out is made one such
+    step at a time (:mod:`llmchat.engine.summary`), each step a part that fitted the window.
 
     Token counts include each message's overhead. The conversation is replayed turn by turn, each
     turn planned as it was when its question was the current message: the cut stays where it is
@@ -122,6 +141,7 @@ def plan_history(
         prefix.append(prefix[-1] + tokens)
     turns = [k for k, role in enumerate(history_roles) if role == "user"] + [len(history_tokens)]
     cut = 0
+    cuts = [0]
     for k in turns:
         budget = room(history_tokens[k] if k < len(history_tokens) else message_tokens)
         if budget < 0:
@@ -132,14 +152,23 @@ def plan_history(
             land = budget * LAND_SHARE
             while cut < k and (prefix[k] - prefix[cut] > land or history_roles[cut] != "user"):
                 cut += 1
-    return cut
+            if cut != cuts[-1]:
+                cuts.append(cut)
+    return cuts
 
 
 def plan(
-    texts_tokens: list[int], images: list[int], roles: list[str], max_tokens: int, window: int, exact: bool
+    texts_tokens: list[int],
+    images: list[int],
+    roles: list[str],
+    max_tokens: int,
+    window: int,
+    exact: bool,
+    reserve: int = 0,
 ) -> Plan:
     """Plan the request ``[system?] + history + [current]`` for ``window`` tokens, given each
     message's text tokens and image count (``roles[0] == "system"`` when there is a system prompt).
+    ``reserve``: tokens kept free besides the system prompt (for a summary of what is left out).
 
     Raises :class:`ContextOverflow` when even the system prompt and the message do not fit.
     """
@@ -148,9 +177,12 @@ def plan(
     system, message = sum(counts[:head]), counts[-1]
     history = counts[head:-1]
     try:
-        first = plan_history(history, roles[head:-1], system, message, max_tokens, window)
+        cuts = history_cuts(history, roles[head:-1], system + reserve, message, max_tokens, window)
     except ValueError:
         raise ContextOverflow(
-            system + message + max_tokens + SAFETY_MARGIN, window, message, max_tokens
+            system + reserve + message + max_tokens + SAFETY_MARGIN, window, message, max_tokens
         ) from None
-    return Plan(first_kept=first, prompt_tokens=system + message + sum(history[first:]), exact=exact)
+    first = cuts[-1]
+    return Plan(
+        first_kept=first, prompt_tokens=system + message + sum(history[first:]), exact=exact, cuts=tuple(cuts)
+    )

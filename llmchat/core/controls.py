@@ -168,6 +168,9 @@ CONTROLS: tuple[Control, ...] = (
     Control("top_k", "optional_integer", None, send="extra", minimum=0, maximum=100_000),
     Control("min_p", "optional_number", None, send="extra", minimum=0.0, maximum=1.0),
     Control("repeat_penalty", "optional_number", None, send="extra", minimum=0.0, maximum=10.0),
+    # What happens to older turns that no longer fit the context window: left out, or left out
+    # with a summary of them sent in their place (llmchat/engine/summary.py).
+    Control("overflow", "choice", "drop", send="none", choices=("drop", "summarize")),
 )
 BY_NAME: Mapping[str, Control] = {control.name: control for control in CONTROLS}
 # The controls a visitor sets (page widgets and API parameters), in the API's order.

@@ -218,3 +218,31 @@ def error_message(raw: object) -> str:
 def finish_reason(raw: object) -> str | None:
     """A choice's ``finish_reason`` when it is a short string ("stop", "length"...), else ``None``."""
     return raw if isinstance(raw, str) and 0 < len(raw) <= 64 else None
+
+
+class _CompletionMessage(BaseModel):
+    model_config = _SERVER_REPLY
+    content: Annotated[
+        Annotated[str, Field(strict=True, max_length=MAX_ANSWER_CHARS)] | None,
+        WrapValidator(_unknown_if_invalid),
+    ] = None
+
+
+class _CompletionChoice(BaseModel):
+    model_config = _SERVER_REPLY
+    message: _CompletionMessage | None = None
+
+
+class _Completion(BaseModel):
+    model_config = _SERVER_REPLY
+    choices: list[_CompletionChoice] = Field(max_length=64)
+
+
+def completion_text(body: bytes) -> str | None:
+    """The answer of a whole (non-streamed) ``chat.completion``, or ``None`` when it has none."""
+    try:
+        choices = _Completion.model_validate_json(body).choices
+    except ValidationError:
+        return None
+    message = choices[0].message if choices else None
+    return message.content if message else None

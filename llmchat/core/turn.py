@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from llmchat.core.notices import Notice
 from llmchat.core.server_data import Timings, Usage
+from llmchat.core.summary import Summary
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,9 @@ class TurnView:
     after: list[Notice] = field(default_factory=list)
     stats: Stats | None = None
     finish_reason: str | None = None  # how the server said the answer ended; None: it did not say
+    # The summary sent in place of the older turns left out (preset ``overflow: summarize``): a
+    # front end shows it as an editable note and sends it back with the next turn.
+    summary: Summary | None = None
 
     @classmethod
     def of(cls, *notices: Notice) -> TurnView:

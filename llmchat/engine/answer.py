@@ -13,6 +13,7 @@ from typing import Any
 import openai
 from pydantic import BaseModel
 
+from llmchat.core import windows
 from llmchat.core.budget import Plan, countable, plan
 from llmchat.core.coalesce import coalesce
 from llmchat.core.notices import Notice
@@ -57,6 +58,22 @@ async def fit_context(
     return messages, planned, window
 
 
+class WindowStated(Exception):
+    """The server refused the request as too long and said its window (smaller than planned for)."""
+
+    def __init__(self, window: int) -> None:
+        super().__init__(window)
+        self.window = window
+
+
+def stated_window(exc: Exception, planned: int | None) -> int | None:
+    """The window a refusal states, when it is news: llmchat planned for none, or a larger one."""
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 413):
+        return None
+    window = windows.stated_window(errors.server_message(exc), exc.body)
+    return window if window is not None and (not planned or window < planned) else None
+
+
 async def stream_answer(
     upstream: Upstream,
     resolver: ServerResolver,
@@ -66,8 +83,14 @@ async def stream_answer(
     view: TurnView,
     prompt_estimate: int | None,
     sent_images: bool,
+    learn_from: int | None = None,
 ) -> AsyncIterator[TurnView]:
-    """Stream the answer into ``view``, yielding it after every (coalesced) update."""
+    """Stream the answer into ``view``, yielding it after every (coalesced) update.
+
+    ``learn_from``: when not None, a refusal before any answer that states a window smaller than
+    this (0: the window was unknown) raises :class:`WindowStated` instead of becoming a notice,
+    so the turn can be fitted to it and sent again.
+    """
     secrets = preset.secrets
     if preset.settings.stream_usage:
         body = {**body, "stream_options": {"include_usage": True}}
@@ -90,6 +113,9 @@ async def stream_answer(
                 # A kept-alive connection the server had already dropped: one fresh try at once.
                 log.info("retrying %s once on a fresh connection", preset.server)
                 continue
+            stated = stated_window(exc, learn_from) if learn_from is not None and not outcome.chunks else None
+            if stated is not None:
+                raise WindowStated(stated) from None
             log.warning("request to %s failed: %s", preset.server, errors.redact(repr(exc), secrets))
             notice = resolver.died(preset)
             if notice is None and outcome.chunks:

@@ -1,8 +1,10 @@
 """Count a prompt's tokens and learn a server's context window, for :mod:`llmchat.core.budget`.
 
 The server's own tokenizer is used when it has one (llama-cpp-python's ``/extras/tokenize``,
-llama.cpp's ``/tokenize``), else an estimate; the window comes from the preset or llama.cpp's
-``/props``. Counts are cached: a conversation's earlier messages are counted once.
+llama.cpp's ``/tokenize``), else an estimate; the window comes from the preset, else from what
+the server says (:mod:`llmchat.engine.windows`), and a window stated in a server's refusal of a
+too-long request (:meth:`ContextBudget.learn`) wins when smaller. Counts are cached: a
+conversation's earlier messages are counted once.
 
 Every request goes through the process's one pooled client (:data:`llmchat.engine.http.PROBES`),
 and while a server's window, tokenizer or a text's count is being asked for, other turns that
@@ -23,59 +25,60 @@ from llmchat.core import server_data
 from llmchat.core.budget import Plan, countable, estimate_tokens, plan
 from llmchat.core.redaction import display_url
 from llmchat.engine.http import PROBES, HttpPool, SingleFlight
+from llmchat.engine.windows import probe_window, root_of
 
 log = logging.getLogger(__name__)
 
 PROBE_TIMEOUT = 3.0
 PROBE_TTL = 60.0  # a server may be restarted with another model or n_ctx: ask again after this
+LEARNED_TTL = 3600.0  # a window stated in a refusal: believed this long (a later refusal renews it)
 
 
 class ContextBudget:
     """Per-server knowledge: context window and tokenizer endpoint, and a cache of counts."""
 
     def __init__(self, cache_size: int = 20_000, http: HttpPool = PROBES) -> None:
-        self._windows: dict[str, tuple[float, int | None]] = {}
+        self._windows: dict[tuple[str, str], tuple[float, int | None]] = {}
+        self._learned: dict[tuple[str, str], tuple[float, int]] = {}
         self._tokenizers: dict[str, tuple[float, str | None]] = {}
         self._counts: OrderedDict[tuple[str, str], int] = OrderedDict()
         self._cache_size = cache_size
         self._http = http
         self._flights = SingleFlight()
 
-    @staticmethod
-    def _root(base_url: str) -> str:
-        return base_url.removesuffix("/").removesuffix("/v1")
-
-    async def window(self, base_url: str, headers: dict[str, str], configured: int | None) -> int | None:
-        """The context window: the preset's value, else what the server says (llama.cpp /props)."""
+    async def window(
+        self, base_url: str, headers: dict[str, str], configured: int | None, model: str = ""
+    ) -> int | None:
+        """The context window: the preset's value, else what the server says (see
+        :mod:`llmchat.engine.windows`); a window the server stated when it refused a request
+        (:meth:`learn`) wins when it is smaller."""
+        learned = self._learned.get((base_url, model))
+        if learned is not None and learned[0] < time.monotonic():
+            learned = None
         if configured:
-            return configured
-        known = self._windows.get(base_url)
-        if known is None or known[0] < time.monotonic():
-            known = await self._flights.run(
-                ("window", base_url), lambda: self._learn_window(base_url, headers)
-            )
-        return known[1]
+            known_window: int | None = configured
+        else:
+            known = self._windows.get((base_url, model))
+            if known is None or known[0] < time.monotonic():
+                known = await self._flights.run(
+                    ("window", base_url, model), lambda: self._learn_window(base_url, headers, model)
+                )
+            known_window = known[1]
+        if learned is None:
+            return known_window
+        return min(known_window, learned[1]) if known_window else learned[1]
 
-    async def _learn_window(self, base_url: str, headers: dict[str, str]) -> tuple[float, int | None]:
-        known = (time.monotonic() + PROBE_TTL, await self._probe_window(base_url, headers))
-        self._windows[base_url] = known
+    def learn(self, base_url: str, model: str, window: int) -> None:
+        """Remember the window a server stated when it refused a request as too long."""
+        self._learned[(base_url, model)] = (time.monotonic() + LEARNED_TTL, window)
+        log.info("%s refused a request as longer than its %d-token window", display_url(base_url), window)
+
+    async def _learn_window(
+        self, base_url: str, headers: dict[str, str], model: str
+    ) -> tuple[float, int | None]:
+        known = (time.monotonic() + PROBE_TTL, await probe_window(self._http, base_url, headers, model))
+        self._windows[(base_url, model)] = known
         return known
-
-    async def _probe_window(self, base_url: str, headers: dict[str, str]) -> int | None:
-        url = self._root(base_url) + "/props"
-        try:
-            async with self._http.client().stream(
-                "GET", url, headers=headers, timeout=PROBE_TIMEOUT
-            ) as response:
-                if response.status_code != 200:
-                    return None
-                body = await server_data.read_body(response, server_data.MAX_PROBE_BYTES)
-        except (httpx.HTTPError, server_data.ReplyTooLarge):
-            return None
-        window = server_data.context_window(body)
-        if window is None:
-            log.info("%s/props states no usable context window: it stays unknown", self._root(base_url))
-        return window
 
     async def count(self, base_url: str, headers: dict[str, str], texts: list[str]) -> tuple[list[int], bool]:
         """Token counts of ``texts`` (cached), and whether they are exact."""
@@ -128,7 +131,7 @@ class ContextBudget:
 
     async def _tokenize(self, base_url: str, headers: dict[str, str], kind: str, text: str) -> int | None:
         """How many tokens the server counts in ``text``; None when it gives no believable answer."""
-        root = self._root(base_url)
+        root = root_of(base_url)
         if kind == "llama-cpp-python":
             url, body = root + "/extras/tokenize", {"input": text}
         else:

@@ -20,21 +20,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from llmchat.core import controls
 from llmchat.core.attachments import AttachmentError, RequestFiles, has_images
-from llmchat.core.budget import ContextOverflow
+from llmchat.core.budget import ContextOverflow, Plan
+from llmchat.core.gauge import ContextGauge
 from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.core.messages import build_messages, build_request, clean_text, compose_content, content_text
 from llmchat.core.notices import Notice
 from llmchat.core.presets import LoadedPreset, PresetCatalog, PresetError
+from llmchat.core.summary import Summary
 from llmchat.core.turn import TurnView
-from llmchat.engine.answer import fit_context, stream_answer
+from llmchat.engine.answer import WindowStated, fit_context, stream_answer
 from llmchat.engine.fairness import FairShare
+from llmchat.engine.gauge import GaugeDesk, measure
 from llmchat.engine.models import ModelDirectory, ModelNotOffered
 from llmchat.engine.servers import LocalModelError, ServerResolver
 from llmchat.engine.stream import ClientPool
+from llmchat.engine.summary import SummaryStore, finish_summary, plan_summary
 from llmchat.engine.upstream import HttpUpstream, Upstream
 from llmchat.engine.warmup import CacheWarmer, FinishedTurn
 
@@ -55,6 +59,17 @@ class TurnRequest:
     model: str = ""  # empty: the preset's own
     session: str | None = None
     address: str | None = None
+    # The summary a front end got with an earlier turn (TurnView.summary), as it was or edited
+    # by the visitor; used when it still covers the start of ``history`` (overflow: summarize).
+    summary: Summary | Mapping[str, Any] | None = None
+
+
+def _summary_of(given: Summary | Mapping[str, Any] | None) -> Summary | None:
+    """A front end's summary, checked (raises ValidationError), its text cleaned like a message."""
+    if given is None:
+        return None
+    summary = given if isinstance(given, Summary) else Summary.model_validate(dict(given))
+    return summary.model_copy(update={"text": clean_text(summary.text)})
 
 
 class ServerLimits:
@@ -99,8 +114,10 @@ class ChatService:
         self.resolver = resolver or ServerResolver()
         self.models = models or ModelDirectory(self.upstream, self.resolver)  # type: ignore[arg-type]
         self.fair = fair or FairShare(0, 0)
-        self.warmer = CacheWarmer(self.upstream)
         self.server_limits = ServerLimits()
+        self.summaries = SummaryStore()
+        self.warmer = CacheWarmer(self.upstream, self.summaries)
+        self.gauges = GaugeDesk()
 
     def check_controls(self, preset: LoadedPreset, given: Mapping[str, Any]) -> BaseModel:
         """Every control's value for a turn: the visitor's where given, else the preset's; checked
@@ -132,18 +149,69 @@ class ChatService:
             return Notice("conversation_too_long_chars", count=chars, limit=self.limits.max_history_chars)
         return None
 
-    async def _turn(self, request: TurnRequest) -> AsyncIterator[TurnView]:
+    async def _fit(
+        self,
+        chosen: LoadedPreset,
+        values: Any,
+        full: list[dict[str, Any]],
+        view: TurnView,
+        given: Summary | None,
+        semaphore: asyncio.Semaphore | None,
+        fitted: list[tuple[list[dict[str, Any]], Plan | None, int]],
+    ) -> AsyncIterator[TurnView]:
+        """Fit the turn to the window (into ``fitted``): older turns left out, or summarized.
+        Yields a notice while a summary is being made. Raises ContextOverflow."""
+        found = None
+        if values.mode == "chat" and values.overflow == "summarize":
+            window = await self.upstream.window(chosen)
+            if window:
+                found = await plan_summary(
+                    self.upstream, self.summaries, chosen, full, values.max_tokens, window, given
+                )
+        if found is None:
+            fitted.append(await fit_context(self.upstream, chosen, full, values.max_tokens, view))
+            return
+        if found.needs_requests:
+            yield TurnView.of(Notice("summarizing", count=found.plan.first_kept))
+        messages, plan = await finish_summary(self.upstream, self.summaries, chosen, found, view, semaphore)
+        fitted.append((messages, plan, found.window))
+
+    async def context(self, request: TurnRequest) -> ContextGauge | None:
+        """How full the context would be if ``request`` were sent now, for a context gauge:
+        tokens used (the server's count where it has a tokenizer), the window, how many older
+        messages would be left out. One at a time per visitor (``session``, else ``address``);
+        None when a newer request of the same visitor overtook this one while it waited."""
+        who = request.session or request.address or ""
+        return await self.gauges.one_at_a_time(who, lambda: self._measure(request))
+
+    async def _measure(self, request: TurnRequest) -> ContextGauge:
+        prepared = await self.prepare(request, gauge=True)
+        if isinstance(prepared, Notice):
+            return ContextGauge(used=None, window=None, estimated=True, reason=prepared)
+        chosen, values, full = prepared
+        started = not self.resolver.needs_start(chosen)  # a local model is never started for it
+        if started:
+            try:
+                chosen = await self.resolver.resolve(chosen)
+            except LocalModelError as exc:
+                return ContextGauge(used=None, window=None, estimated=True, reason=exc.notice)
+        return await measure(self.upstream, chosen, full, values.max_tokens, values.overflow, started)
+
+    async def prepare(
+        self, request: TurnRequest, *, gauge: bool = False
+    ) -> tuple[LoadedPreset, Any, list[dict[str, Any]]] | Notice:
+        """The preset (with the model to use), the checked controls and the whole request's
+        messages, or the notice saying why the turn cannot be sent (checks that need no answer).
+        ``gauge``: for the context gauge, where an empty message is not a problem."""
         text = clean_text(request.message)
         try:
             chosen = self.catalog.get(request.preset)
             values = self.check_controls(chosen, request.controls)
         except (PresetError, controls.ControlError) as exc:
-            yield TurnView.of(Notice("invalid_settings", detail=str(exc)))
-            return
+            return Notice("invalid_settings", detail=str(exc))
         refusal = self._refusal(request, text)
-        if refusal is not None:
-            yield TurnView.of(refusal)
-            return
+        if refusal is not None and not (gauge and refusal.kind == "empty_message"):
+            return refusal
         # Every file this request refers to, in the message or the history, is read once and
         # counted: over a limit, nothing is sent.
         files = RequestFiles(self.upload_root, self.limits)
@@ -152,13 +220,24 @@ class ChatService:
             history = [dict(m) for m in request.history]
             full = build_messages(values.mode, values.system_prompt, history, content, files.history)
         except AttachmentError as exc:
-            yield TurnView.of(exc.notice)
-            return
+            return exc.notice
         try:
             # The picker's value is re-checked here: only the preset's model or one its server lists.
             chosen = dataclasses.replace(chosen, model=await self.models.check(chosen, request.model))
         except ModelNotOffered as exc:
-            yield TurnView.of(Notice("model_not_offered", model=exc.model))
+            return Notice("model_not_offered", model=exc.model)
+        return chosen, values, full
+
+    async def _turn(self, request: TurnRequest) -> AsyncIterator[TurnView]:
+        prepared = await self.prepare(request)
+        if isinstance(prepared, Notice):
+            yield TurnView.of(prepared)
+            return
+        chosen, values, full = prepared
+        try:
+            given = _summary_of(request.summary)
+        except ValidationError as exc:
+            yield TurnView.of(Notice("invalid_settings", detail=f"summary: {exc.errors()[0]['msg']}"))
             return
         if self.resolver.needs_start(chosen):
             yield TurnView.of(Notice("starting_local"))
@@ -167,33 +246,66 @@ class ChatService:
         except LocalModelError as exc:
             yield TurnView.of(exc.notice)
             return
+        semaphore = self.server_limits.get(chosen)
         view = TurnView()
+        fitted: list[tuple[list[dict[str, Any]], Plan | None, int]] = []
         try:
-            messages, plan, window = await fit_context(self.upstream, chosen, full, values.max_tokens, view)
+            async for progress in self._fit(chosen, values, full, view, given, semaphore, fitted):
+                yield progress
         except ContextOverflow as exc:
             yield TurnView.of(exc.notice)
             return
-        body = build_request(chosen, values, messages)
-        log.info(
-            "preset=%s mode=%s model=%s messages=%d temperature=%s top_p=%s max_tokens=%s seed=%s",
-            chosen.id, values.mode, chosen.model, len(messages), values.temperature, values.top_p,
-            values.max_tokens, values.seed,
-        )  # fmt: skip
-        semaphore = self.server_limits.get(chosen)
-        if semaphore is not None and semaphore.locked():
-            yield TurnView.of(Notice("waiting"))
-        estimate = plan.prompt_tokens if plan else None
-        async with semaphore or contextlib.nullcontext():
-            with self.warmer.answering(chosen.base_url):
-                async for update in stream_answer(
-                    self.upstream, self.resolver, chosen, body, values, view, estimate, has_images(messages)
-                ):
-                    yield update
+        messages, plan, window = fitted[0]
+        for attempt in (1, 2):
+            body = build_request(chosen, values, messages)
+            log.info(
+                "preset=%s mode=%s model=%s messages=%d temperature=%s top_p=%s max_tokens=%s seed=%s",
+                chosen.id, values.mode, chosen.model, len(messages), values.temperature, values.top_p,
+                values.max_tokens, values.seed,
+            )  # fmt: skip
+            if semaphore is not None and semaphore.locked():
+                yield TurnView.of(Notice("waiting"))
+            estimate = plan.prompt_tokens if plan else None
+            try:
+                async with semaphore or contextlib.nullcontext():
+                    with self.warmer.answering(chosen.base_url):
+                        async for update in stream_answer(
+                            self.upstream, self.resolver, chosen, body, values, view, estimate,
+                            has_images(messages), learn_from=window if attempt == 1 else None,
+                        ):  # fmt: skip
+                            yield update
+            except WindowStated as stated:
+                # The server said its window when it refused the request: fit the turn to it and
+                # send it once more, so this turn and the later ones go through.
+                self.upstream.learn_window(chosen, stated.window)
+                view = TurnView(before=[Notice("window_learned", window=stated.window)])
+                fitted.clear()
+                try:
+                    async for progress in self._fit(chosen, values, full, view, given, semaphore, fitted):
+                        yield progress
+                    messages, plan, window = fitted[0]
+                except ContextOverflow as exc:
+                    view.after.append(exc.notice)
+                    yield view
+                    return
+                yield view
+                continue
+            break
         if (
             values.mode == "chat"
             and plan is not None
             and plan.exact
             and view.finish_reason in ("stop", "length")
         ):
-            finished = FinishedTurn(chosen, body, full, view.answer, plan.first_kept, window, semaphore)
+            finished = FinishedTurn(
+                chosen,
+                body,
+                full,
+                view.answer,
+                plan.first_kept,
+                window,
+                semaphore,
+                values.overflow,
+                view.summary,
+            )
             self.warmer.after_answer(finished)

@@ -37,8 +37,17 @@ class Upstream(Protocol):
         """The context window in tokens: the preset's, else what the server says, else None."""
         ...
 
+    def learn_window(self, preset: LoadedPreset, window: int) -> None:
+        """Remember the window the server stated when it refused a request as too long."""
+        ...
+
     async def count(self, preset: LoadedPreset, texts: list[str]) -> tuple[list[int], bool]:
         """Token counts of ``texts``, and whether they are exact (the server's own tokenizer)."""
+        ...
+
+    async def complete(self, preset: LoadedPreset, body: dict[str, Any]) -> str | None:
+        """The whole answer to ``body`` (not streamed), or None when the reply has no text.
+        Raises as the ``openai`` client does."""
         ...
 
     async def warm(self, preset: LoadedPreset, body: dict[str, Any]) -> None:
@@ -68,10 +77,21 @@ class HttpUpstream:
     async def window(self, preset: LoadedPreset) -> int | None:
         embedded = preset.settings.embedded
         configured = preset.settings.context_window or (embedded.n_ctx if embedded else None)
-        return await self.budget.window(preset.base_url, self._headers(preset), configured)
+        return await self.budget.window(preset.base_url, self._headers(preset), configured, preset.model)
+
+    def learn_window(self, preset: LoadedPreset, window: int) -> None:
+        self.budget.learn(preset.base_url, preset.model, window)
 
     async def count(self, preset: LoadedPreset, texts: list[str]) -> tuple[list[int], bool]:
         return await self.budget.count(preset.base_url, self._headers(preset), texts)
+
+    async def complete(self, preset: LoadedPreset, body: dict[str, Any]) -> str | None:
+        # Read bounded and checked like every reply (the client's typed objects take any JSON).
+        client = self.pool.get(preset)
+        request = {**body, "stream": False}
+        async with client.chat.completions.with_streaming_response.create(**request) as response:
+            raw = await server_data.read_body(response.http_response, server_data.MAX_BODY_BYTES)
+        return server_data.completion_text(raw)
 
     async def warm(self, preset: LoadedPreset, body: dict[str, Any]) -> None:
         # Only the work matters, not the reply: it is read (bounded) and dropped unparsed.

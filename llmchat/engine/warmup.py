@@ -13,6 +13,10 @@ server evaluates it while the visitor reads the answer and types; the next turn 
 prefix and only its new message is evaluated. If the visitor is quicker, their request waits for
 the rest of that work, which it would have had to do anyway.
 
+With ``overflow: summarize`` the next turn's prompt starts with a summary of what it leaves out:
+then the summary is written right after the answer (and remembered, so the next turn finds it
+made), and that prompt is warmed.
+
 Only for servers with a llama.cpp tokenizer endpoint (they are the ones with such a prompt cache;
 a hosted API would bill the extra request), only when the next turn will cut, and not while the
 server is answering another visitor (their next turn would replace the warmed prompt in a
@@ -32,7 +36,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from llmchat.core.presets import LoadedPreset
+from llmchat.core.summary import Summary
+from llmchat.core.turn import TurnView
 from llmchat.engine.answer import plan_request
+from llmchat.engine.summary import SummaryStore, finish_summary, plan_summary
 from llmchat.engine.upstream import Upstream
 
 log = logging.getLogger(__name__)
@@ -49,13 +56,16 @@ class FinishedTurn:
     first_kept: int  # the history index this turn's cut kept from
     window: int
     semaphore: asyncio.Semaphore | None = None  # the preset's concurrency_limit, if any
+    overflow: str = "drop"  # the preset's `overflow:`
+    summary: Summary | None = None  # the summary this turn was sent with (overflow: summarize)
 
 
 class CacheWarmer:
     """Schedules background warm-up requests and keeps them referenced until they end."""
 
-    def __init__(self, upstream: Upstream) -> None:
+    def __init__(self, upstream: Upstream, summaries: SummaryStore | None = None) -> None:
         self.upstream = upstream
+        self.summaries = summaries or SummaryStore()
         self._tasks: set[asyncio.Task[None]] = set()
         self._answering: Counter[str] = Counter()
 
@@ -81,6 +91,9 @@ class CacheWarmer:
         return task
 
     async def _warm(self, turn: FinishedTurn) -> None:
+        if turn.overflow == "summarize":
+            await self._summarize_ahead(turn)
+            return
         preset, full = turn.preset, turn.full_messages
         head = 1 if full and full[0]["role"] == "system" else 0
         following = [*full, {"role": "assistant", "content": turn.answer}]
@@ -108,3 +121,37 @@ class CacheWarmer:
             plan.prompt_tokens,
             time.monotonic() - began,
         )
+
+    async def _summarize_ahead(self, turn: FinishedTurn) -> None:
+        """``overflow: summarize``: when the next turn will cut further, write the summary it will
+        need now (it is remembered, so that turn finds it), then warm that turn's prompt."""
+        preset = turn.preset
+        next_turn = [
+            *turn.full_messages,
+            {"role": "assistant", "content": turn.answer},
+            {"role": "user", "content": ""},
+        ]
+        max_tokens = int(turn.body.get("max_tokens") or 0)
+        try:
+            found = await plan_summary(
+                self.upstream, self.summaries, preset, next_turn, max_tokens, turn.window, turn.summary
+            )
+        except Exception as exc:  # a failed plan only means no work ahead
+            log.info("no summary ahead: %s", type(exc).__name__)
+            return
+        if found is None or not found.needs_requests or not found.plan.exact:
+            return
+        began = time.monotonic()
+        try:
+            scratch = TurnView()
+            messages, _ = await finish_summary(
+                self.upstream, self.summaries, preset, found, scratch, turn.semaphore
+            )
+            if scratch.summary is None:
+                return  # the summary failed: the next turn will try again (or leave the turns out)
+            async with turn.semaphore or contextlib.nullcontext():
+                await self.upstream.warm(preset, {**turn.body, "messages": messages[:-1]})
+        except Exception as exc:  # the visitor never waits for this: just note it
+            log.info("summary ahead at %s failed: %s", preset.server, type(exc).__name__)
+            return
+        log.info("summarized ahead for the next turn and warmed its prompt: %.1f s", time.monotonic() - began)

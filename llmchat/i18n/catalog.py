@@ -107,10 +107,25 @@ NOTICES: dict[str, Entry] = {
     "bad_request_context": Entry(
         _BAD_REQUEST,
         Text(
-            "{said}\n\nThe conversation is probably longer than the model's context window: "
-            f"{_CONTEXT_EN} lower Max tokens.",
-            f"{{said}}\n\n会話がモデルのコンテキスト長を超えているようです。{_CONTEXT_JA}"
-            "最大トークン数を下げてください。",
+            "{said}\n\nThe conversation is probably longer than the model's context window, and the "
+            "server does not say how large that is. Set `context_window:` in the preset to the model's "
+            "context size (llama-server's `-c`, vLLM's `--max-model-len`): llmchat then leaves out older "
+            f"turns before sending. For now, {_CONTEXT_EN} lower Max tokens.",
+            "{said}\n\n会話がモデルのコンテキスト長を超えているようですが、サーバーはその長さを"
+            "知らせていません。プリセットの `context_window:` にモデルのコンテキスト長（llama-server の "
+            "`-c`、vLLM の `--max-model-len`）を設定すると、送る前に古いやり取りを省くようになります。"
+            f"今は{_CONTEXT_JA}最大トークン数を下げてください。",
+        ),
+    ),
+    "window_learned": Entry(
+        Text("ℹ️ Sent again with older messages left out", "ℹ️ 古いメッセージを省いて送り直しました"),
+        Text(
+            "The server refused the request as longer than its context window of {window:,} tokens. "
+            "llmchat now keeps to that size: it left out what no longer fits and sent your message "
+            "again. Setting `context_window: {window}` in the preset saves that first refusal.",
+            "サーバーは、コンテキスト長（{window:,} トークン）を超えるとしてリクエストを拒否しました。"
+            "以後はこの長さに合わせます。収まらない分を省いて、メッセージを送り直しました。"
+            "プリセットに `context_window: {window}` を設定すれば、最初の拒否も避けられます。",
         ),
     ),
     "images_refused": Entry(
@@ -310,6 +325,53 @@ NOTICES: dict[str, Entry] = {
             "message and Max tokens. The model sees the last {kept} messages.",
             "メッセージと最大トークン数を合わせると、モデルのコンテキスト長（{window:,} トークン）に"
             "収まらないためです。モデルに見えるのは直近の {kept} 件です。",
+        ),
+    ),
+    "gauge_no_window": Entry(  # a phrase: the gauge's tooltip when it is hidden
+        body=Text(
+            "The server does not say how many tokens the model can see, so llmchat cannot show how full "
+            "the conversation is. Set `context_window:` in the preset to the model's context size.",
+            "サーバーがモデルのコンテキスト長を知らせないため、会話がどれだけ埋まっているかを表示"
+            "できません。プリセットの `context_window:` にモデルのコンテキスト長を設定してください。",
+        ),
+    ),
+    "history_summarized": Entry(
+        Text(
+            "ℹ️ {count} earlier messages were summarized", "ℹ️ 以前のメッセージ {count} 件を要約して送りました"
+        ),
+        Text(
+            "They no longer fit in the model's context window ({window:,} tokens) together with your "
+            "message and Max tokens. The model sees a summary of them instead, and the last {kept} "
+            "messages.",
+            "メッセージと最大トークン数を合わせると、モデルのコンテキスト長（{window:,} トークン）に"
+            "収まらないためです。モデルには、それらの要約と直近の {kept} 件が見えています。",
+        ),
+    ),
+    "summarizing": Entry(
+        Text("⏳ Summarizing earlier messages…", "⏳ 以前のメッセージを要約しています…"),
+        Text(
+            "{count} earlier messages no longer fit in the model's context window; the model is "
+            "writing a summary of them to send in their place.",
+            "以前のメッセージ {count} 件がコンテキスト長に収まらないため、代わりに送る要約をモデルが"
+            "書いています。",
+        ),
+    ),
+    "summary_failed": Entry(
+        Text("⚠️ No summary of the earlier messages", "⚠️ 以前のメッセージを要約できませんでした"),
+        Text(
+            "The server did not write the summary ({detail}), so those messages were left out without one.",
+            "サーバーが要約を書かなかったため（{detail}）、それらのメッセージは要約なしで省きました。",
+        ),
+    ),
+    "summary_partial": Entry(
+        Text(
+            "ℹ️ {count} of the oldest messages are not in the summary",
+            "ℹ️ 最も古いメッセージ {count} 件は要約に入っていません",
+        ),
+        Text(
+            "A summary is made one part at a time, a few parts a turn; the oldest part of this long "
+            "conversation was left out without one.",
+            "要約は 1 回に数か所ずつ作ります。この長い会話の最も古い部分は、要約せずに省きました。",
         ),
     ),
     "max_tokens_reached": Entry(

@@ -42,6 +42,7 @@ from llmchat.testing.answers import (
     stream_body,
 )
 from llmchat.testing.hostile import Hostile
+from llmchat.testing.overflow import overflow_refusal
 from llmchat.testing.scripting import Behavior, parse_directive, parse_fault, split_tokens
 from llmchat.testing.wire import CHAT_PATH, error_response, text_of
 
@@ -114,6 +115,15 @@ class OpenAITestServer:
         # llama.cpp-style extras, off unless a test turns them on.
         self.tokenizer: str | None = None  # "llama-cpp-python" (/extras/tokenize) or "llama.cpp" (/tokenize)
         self.n_ctx: int | None = None  # served at /props like llama.cpp's server
+        # Context windows as other servers state them: fields added to every /v1/models entry
+        # (vLLM's max_model_len...), and JSON replies at other paths (LiteLLM's GET /model/info,
+        # Ollama's POST /api/show, LM Studio's GET /api/v0/models), by (method, path).
+        self.model_fields: dict[str, Any] = {}
+        self.json_routes: dict[tuple[str, str], Any] = {}
+        # Refuse chat requests whose prompt + max_tokens exceed this many tokens (the tokenizer's
+        # count plus 4 a message), worded as `overflow_style` words it (see overflow.py).
+        self.enforce_window: int | None = None
+        self.overflow_style = "llama.cpp"
         self.hostile = Hostile()  # wrong shapes and endless replies (llmchat/testing/hostile.py)
         self._queue: deque[Behavior] = deque()
         self._cond = threading.Condition()
@@ -199,6 +209,10 @@ class OpenAITestServer:
             self._queue.clear()
             self.behavior = Behavior()
             self.hostile = Hostile()
+            self.model_fields = {}
+            self.json_routes = {}
+            self.enforce_window = None
+            self.overflow_style = "llama.cpp"
 
     @property
     def chat_bodies(self) -> list[dict[str, Any]]:
@@ -302,10 +316,15 @@ class OpenAITestServer:
         if path == "/v1/models" and request.method == "GET":
             if self.models_status != 200:
                 return error_response(self.models_status, "models listing failed (test)")
-            data = [{"id": m, "object": "model", "created": 0, "owned_by": "test"} for m in self.models]
+            data = [
+                {"id": m, "object": "model", "created": 0, "owned_by": "test", **self.model_fields}
+                for m in self.models
+            ]
             return JSONResponse({"object": "list", "data": data})
         if path == CHAT_PATH and request.method == "POST":
             return await self._chat(request, body, index)
+        if (request.method, path) in self.json_routes:
+            return JSONResponse(self.json_routes[(request.method, path)])
         if path == "/props" and request.method == "GET" and self.n_ctx:
             return JSONResponse({"default_generation_settings": {"n_ctx": self.n_ctx}})
         tokenize_paths = {
@@ -326,6 +345,10 @@ class OpenAITestServer:
         if self.strict_models and model not in self.models:
             return error_response(404, f"The model `{model}` does not exist", "model_not_found")
         messages = [m for m in body.get("messages") or [] if isinstance(m, dict)]
+        if self.enforce_window is not None:
+            refusal = overflow_refusal(messages, body, self.enforce_window, self.overflow_style)
+            if refusal is not None:
+                return refusal
         users = [text_of(m.get("content")) for m in messages if m.get("role") == "user"]
         try:
             directive, user_text = parse_directive(users[-1] if users else "")
