@@ -17,12 +17,11 @@ from __future__ import annotations
 import logging
 import time
 from collections import OrderedDict
-from typing import Any
 
 import httpx
 
 from llmchat.core import server_data
-from llmchat.core.budget import Plan, countable, estimate_tokens, plan
+from llmchat.core.budget import estimate_tokens
 from llmchat.core.redaction import display_url
 from llmchat.engine.http import PROBES, HttpPool, SingleFlight
 from llmchat.engine.windows import probe_window, root_of
@@ -147,17 +146,3 @@ class ContextBudget:
         except (httpx.HTTPError, server_data.ReplyTooLarge):
             return None
         return server_data.token_count(reply, text)
-
-    async def fit(
-        self,
-        base_url: str,
-        headers: dict[str, str],
-        window: int,
-        messages: list[dict[str, Any]],
-        max_tokens: int,
-    ) -> Plan:
-        """Plan the request ``[system?] + history + [current]`` for ``window`` tokens."""
-        parts = [countable(m["content"]) for m in messages]
-        counts, exact = await self.count(base_url, headers, [text for text, _ in parts])
-        roles = [m["role"] for m in messages]
-        return plan(counts, [images for _, images in parts], roles, max_tokens, window, exact)
