@@ -98,9 +98,10 @@ def open_page_fixture(browser: Any, request: pytest.FixtureRequest) -> Iterator[
 
 def wait_idle(page: Page) -> None:
     """Let the page finish its load events: restoring a conversation, then listing the models,
-    which ends with the status line under the model picker (🟢, 🔴 or 🟡)."""
+    which ends with the status line under the model picker (●, ✕ or ○: no emoji, which a machine
+    without an emoji font would show as boxes)."""
     page.wait_for_function(
-        """() => ["🟢", "🔴", "🟡"].some(dot =>
+        """() => ["●", "✕", "○"].some(dot =>
             (document.querySelector("#llmchat-model .info-text")?.innerText || "").includes(dot))"""
     )
 

@@ -186,6 +186,15 @@ NOTICES: dict[str, Entry] = {
             f"{{why}} 届いた分（{{chunks}} チャンク）は上に残してあります。もう一度聞くには{_RETRY_JA}。",
         ),
     ),
+    "interrupted": Entry(
+        Text("✂️ The answer was cut off", "✂️ 回答が途中で切れました"),
+        Text(
+            "The page was reloaded or closed while this answer streamed; what had arrived is kept "
+            "above. Press Retry to ask again.",
+            f"回答の受信中にページが再読み込みされたか閉じられました。届いた分は上に残してあります。"
+            f"もう一度聞くには{_RETRY_JA}。",
+        ),
+    ),
     "why_no_finish": Entry(
         body=Text(
             "The server ended the answer without saying it was complete. It may have been interrupted by "
