@@ -45,7 +45,7 @@ from benchmarks.common.bench_app import App
 from benchmarks.common.llm_process import LLMServer
 from benchmarks.common.log import log
 from benchmarks.common.paths import PYTHON, ROOT
-from llmchat.cli import DEFAULT_CONCURRENCY
+from llmchat.settings import DEFAULT_CONCURRENCY
 
 FLOODER_ADDRESS = "8.8.8.8"  # public, so the address limit applies (documentation ranges are "private")
 VISITOR_ADDRESS = "9.9.9.9"

@@ -10,7 +10,11 @@ script it and read its clock:
   can compare them with its own),
 - ``POST /bench/enqueue``: a JSON object of ``Behavior`` fields, used by the next chat request
   that carries no ``[[test ...]]`` directive,
-- ``POST /bench/clear``: forget requests and streams.
+- ``POST /bench/clear``: forget requests and streams,
+- ``GET /bench/requests``: every request so far, as ``[method, path, client port]`` (one port is
+  one connection, so the benchmark can count the connections a client opened),
+- ``POST /bench/configure``: ``{"n_ctx": int | null, "tokenizer": str | null}``, llama.cpp's
+  ``/props`` and tokenizer endpoint on or off (off at start, as for the test server).
 
 The first line on stdout is the port. The server stops when stdin closes (so it never outlives
 the benchmark) or on SIGTERM.
@@ -51,6 +55,15 @@ class BenchLLMServer(OpenAITestServer):
             return JSONResponse({"ok": True})
         if path == "/bench/clear" and request.method == "POST":
             self.clear()
+            return JSONResponse({"ok": True})
+        if path == "/bench/requests":
+            with self._cond:
+                seen = [[r.method, r.path, r.client[1] if r.client else None] for r in self.requests]
+            return JSONResponse(seen)
+        if path == "/bench/configure" and request.method == "POST":
+            settings = json.loads(await request.body())
+            with self._cond:
+                self.n_ctx, self.tokenizer = settings.get("n_ctx"), settings.get("tokenizer")
             return JSONResponse({"ok": True})
         return JSONResponse({"error": f"no such bench route {path}"}, status_code=404)
 

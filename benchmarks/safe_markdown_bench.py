@@ -2,7 +2,8 @@
 
 The chat runs it on every streamed update of an answer (at most ~20 a second per answer), so what
 matters is one update of a long answer, from scratch (a restored or imported message) and while the
-answer grows (the resume cache scans from the last blank line). Prints CPU time (process time: the
+answer grows (the resume cache scans from the last blank line), also with many answers growing at
+once (they share the cache). Prints CPU time (process time: the
 machine is shared), median of several runs.
 
     .venv/bin/python -m benchmarks.safe_markdown_bench
@@ -45,7 +46,7 @@ def _answer(unit: str, size: int = 20_000) -> str:
 
 
 def _cold(text: str) -> float:
-    sm._RESUME._items.clear()
+    sm._RESUME.clear()
     safe_html._angle.cache_clear()
     safe_html._rebuild_tag.cache_clear()
     started = time.process_time()
@@ -55,11 +56,23 @@ def _cold(text: str) -> float:
 
 def _streamed(text: str, step: int = 40) -> float:
     """CPU time per update while ``text`` arrives ``step`` characters at a time."""
-    sm._RESUME._items.clear()
+    sm._RESUME.clear()
     started, updates = time.process_time(), 0
     for end in range(step, len(text) + step, step):
         sm.safe_markdown(text[:end])
         updates += 1
+    return (time.process_time() - started) / updates
+
+
+def _crowd(answers: int, size: int = 8_000, step: int = 100) -> float:
+    """CPU time per update while ``answers`` different answers grow together, update by update."""
+    texts = [_answer(f"Answer {k}: " + TYPICAL, size) for k in range(answers)]
+    sm._RESUME.clear()
+    started, updates = time.process_time(), 0
+    for end in range(step, size + step, step):
+        for text in texts:
+            sm.safe_markdown(text[:end])
+            updates += 1
     return (time.process_time() - started) / updates
 
 
@@ -74,6 +87,9 @@ def main() -> None:
         cold = statistics.median(_cold(text) for _ in range(15))
         streamed = statistics.median(_streamed(text) for _ in range(3))
         print(f"{name:44s} {cold * 1e6:11.0f} µs {streamed * 1e6:17.0f} µs")
+    print("\nanswers streaming at once (8 kB typical answers, 100 characters an update): per update")
+    for answers in (1, 20, 100, 128):
+        print(f"  {answers:4d} answers {statistics.median(_crowd(answers) for _ in range(3)) * 1e6:9.0f} µs")
     print("\nworst cases (from scratch, no blank line to resume from):")
     for name, unit in [
         ("'<b>' repeated", "<b>"),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Set up (first time only) and start the chat. Flags go to gradio_app.py: scripts/run.sh --help
+# Set up (first time only) and start the chat: `llmchat` with these arguments (scripts/run.sh --help;
+# scripts/run.sh ask "a question"; scripts/run.sh presets).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 bash scripts/setup.sh
-exec .venv/bin/python gradio_app.py "$@"
+exec .venv/bin/llmchat "$@"

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from llmchat.cli import AppConfig, UsageError, choose_preset, parse_args
+from llmchat.cli.web import AppConfig, UsageError, choose_preset, parse_args
 from llmchat.core.presets import load_catalog
 from llmchat.testing.app_process import AppProcess
 from llmchat.testing.openai_server import Behavior, OpenAITestServer

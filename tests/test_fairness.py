@@ -23,7 +23,7 @@ import pytest
 from gradio_client import Client
 from starlette.datastructures import Headers
 
-from llmchat import cli
+from llmchat.cli import web as cli
 from llmchat.core.notices import Notice
 from llmchat.core.presets import load_catalog
 from llmchat.engine import fairness

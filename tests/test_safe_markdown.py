@@ -271,10 +271,22 @@ def test_a_growing_text_gives_what_a_fresh_scan_gives() -> None:
         long = (text + "\n\n") * (6000 // (len(text) + 2) + 1)  # over the cache's lower bound
         for _ in range(12):
             end = rng.randint(2000, len(long))
-            sm._RESUME._items.clear()
+            sm._RESUME.clear()
             fresh = safe_markdown(long[:end])
             safe_markdown(long[: rng.randint(0, end)])  # an earlier update of the same answer
             assert safe_markdown(long[:end]) == fresh, (text, end)
+
+
+def test_the_resume_cache_keeps_every_answer_of_a_crowd() -> None:
+    """128 answers streaming at once (the default --concurrency), each with its thinking: every
+    update resumes from the answer's last blank line instead of scanning it all again."""
+    sm._RESUME.clear()
+    answers = [f"Answer {k}: <b>tags</b> and `code`.\n\n" * 150 for k in range(256)]
+    for end in (2500, 3500, 4500):
+        for text in answers:
+            safe_markdown(text[:end])
+    missed = [k for k, text in enumerate(answers) if sm._RESUME.find(text[:5000]) is None]
+    assert missed == []
 
 
 def test_plain_text_is_returned_as_is() -> None:

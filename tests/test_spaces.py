@@ -16,7 +16,7 @@ import httpx
 import pytest
 from gradio_client import Client
 
-from llmchat.cli import AppConfig, share_warning
+from llmchat.cli.web import AppConfig, share_warning
 from llmchat.testing.app_process import AppProcess
 from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from tests.conftest import SECRET_KEY

@@ -51,6 +51,14 @@ class LLMServer:
     def clear(self) -> None:
         self.http.post("/bench/clear").raise_for_status()
 
+    def requests(self) -> list[tuple[str, str, int | None]]:
+        """Every request since the last ``clear()``: (method, path, client port)."""
+        return [tuple(r) for r in self.http.get("/bench/requests").json()]
+
+    def configure(self, n_ctx: int | None = None, tokenizer: str | None = None) -> None:
+        """Serve llama.cpp's ``/props`` (with ``n_ctx``) and a tokenizer endpoint, or not (None)."""
+        self.http.post("/bench/configure", json={"n_ctx": n_ctx, "tokenizer": tokenizer}).raise_for_status()
+
     def last_stream(self, timeout: float = 10.0) -> dict[str, Any]:
         """The latest stream once it has ended (its ``ended_at`` is the last chunk's time)."""
         deadline = time.monotonic() + timeout

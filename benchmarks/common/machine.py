@@ -54,3 +54,20 @@ class OthersMeter:
         wall = time.monotonic() - self.wall0
         others = (busy1 - self.busy0) - (own_tree_cpu() - self.own0)
         return max(0.0, others / (wall * (os.cpu_count() or 1)))
+
+
+def cpu_speed_ms(loops: int = 1_000_000, tries: int = 3) -> float:
+    """CPU milliseconds this process needs for a fixed pure-Python loop (best of ``tries``).
+
+    CPU-time figures are less sensitive to other processes than wall-clock ones, but not immune:
+    on a busy machine the same work takes more CPU time (shared caches, frequency). Printed next
+    to CPU figures so that runs on a busy and a quiet machine can be told apart.
+    """
+    best = float("inf")
+    for _ in range(tries):
+        started = time.process_time()
+        total = 0
+        for i in range(loops):
+            total += i * i
+        best = min(best, time.process_time() - started)
+    return best * 1000

@@ -28,7 +28,7 @@ from benchmarks.stream_bench.paired import paired_bench
 from benchmarks.stream_bench.plot import plot
 from benchmarks.stream_bench.py_spy import find_py_spy, profile_bench
 from benchmarks.stream_bench.report import report
-from llmchat.cli import DEFAULT_CONCURRENCY
+from llmchat.settings import DEFAULT_CONCURRENCY
 
 DEFAULT_PNG = ROOT / "docs" / "bench_stream.png"
 LOW_CONCURRENCY = 64  # llmchat's default before it was measured too low for 100 visitors

@@ -24,8 +24,13 @@ def _has(stack: str, *needles: str) -> bool:
     return any(needle in stack for needle in needles)
 
 
+MIDDLEWARE = ("llmchat/web/csp.py", "llmchat/web/route_guard.py")
+
+
 def categorize(stack: str) -> str:
     """Which part of the app a py-spy stack sample belongs to (most specific first)."""
+    # llmchat's ASGI middleware wraps every request Gradio serves: what runs inside is not llmchat's.
+    stack = ";".join(frame for frame in stack.split(";") if not _has(frame, *MIDDLEWARE))
     upstream = _has(stack, "stream_deltas (llmchat/engine/stream.py", "openai/_streaming.py", "AsyncStream")
     if _has(stack, "openai/_models.py", "_process_response_data"):
         return "openai: chunk dict -> typed objects (construct_type)"
@@ -37,6 +42,12 @@ def categorize(stack: str) -> str:
         return "llmchat: stream_deltas (request, per-chunk fields)"
     if _has(stack, "llmchat/core/coalesce.py"):
         return "llmchat: coalescer"
+    if _has(stack, "create_default_context", "load_verify_locations", "SSLContext"):
+        return "SSL context of a new HTTP client"
+    if _has(stack, "llmchat/engine/budget.py", "llmchat/engine/http.py"):
+        return "llmchat: probes and token counts (context budget)"
+    if _has(stack, "llmchat/core/safe_markdown.py", "llmchat/web/convert.py"):
+        return "llmchat: TurnView -> chat messages (safe_markdown)"
     if _has(stack, "llmchat/"):
         return "llmchat: chat service (checks, TurnView, ThinkSplitter)"
     if _has(stack, "Queue.process_events", "call_process_api"):
@@ -64,7 +75,7 @@ def categorize(stack: str) -> str:
 IDLE_LEAVES = (
     "EpollSelector.select (selectors.py",
     "Blocks.block_thread (gradio/blocks.py",
-    "launch (llmchat/cli.py",  # the main thread sleeps while uvicorn serves
+    "launch (llmchat/cli/web.py",  # the main thread sleeps while uvicorn serves
     "_worker (concurrent/futures/thread.py",
     "Condition.wait (threading.py",
     "Event.wait (threading.py",

@@ -7,11 +7,17 @@ Before each request the prompt's tokens are counted (the server's own tokenizer 
 else an estimate) and, when prompt + max_tokens would not fit, the oldest turns are left out. Never
 the system prompt, never the current message.
 
-Why "in whole chunks": llama.cpp reuses the computed state of the longest prompt prefix it saw
+Why the cut stays put: llama.cpp reuses the computed state of the longest prompt prefix it saw
 last time. Dropping one old turn per new turn would change the start of the prompt on every turn
-and throw that cache away each time. Instead the history is cut at fixed points, every quarter of
-the window counted from the start of the conversation, so the kept part stays byte-identical for
-many turns and only moves when another whole quarter must go.
+and throw that cache away each time. Instead a cut, once made, stays where it is while the rest
+fits; when it must move, it moves far enough that half the room is free again, so the next
+several turns keep the same start. Each turn's cut is found by replaying the conversation turn by
+turn (:func:`plan_history`), so it depends on the conversation alone, not on what happened to be
+remembered. Measured over random conversations of paragraph-long questions and answers near Max
+tokens (``tests/test_long_chats.py``): the start of the prompt stays the same in 51–60 % of
+consecutive trimmed turns at a 700-token window (12–19 % when the history was cut at fixed
+quarters of the window), about 70 % at 2,048 and 80 % at 8,192, and it never moves in two turns
+in a row.
 
 The current message is counted as at least ``message_reserve(window)`` tokens, so where the
 history is cut depends on the history alone (for any message up to that size). That lets
@@ -32,6 +38,7 @@ SAFETY_MARGIN = 16
 ESTIMATE_BYTES_PER_TOKEN = 3  # conservative: English averages ~4 bytes a token, Japanese ~3
 IMAGE_TOKENS = 768  # rough cost of one attached image for vision models (they vary: 256-1500)
 MESSAGE_RESERVE = 256  # room kept for the next message when deciding where to cut the history
+LAND_SHARE = 0.5  # a cut leaves at most this share of the room for history used (see plan_history)
 
 
 def message_reserve(window: int) -> int:
@@ -87,28 +94,45 @@ class Plan:
 def plan_history(
     history_tokens: list[int],
     history_roles: list[str],
-    fixed_tokens: int,
+    system_tokens: int,
+    message_tokens: int,
     max_tokens: int,
     window: int,
 ) -> int:
     """Index of the first history message to keep so that everything fits (pure function).
 
-    ``fixed_tokens`` is what is always sent (system prompt and current message, with overhead).
+    Token counts include each message's overhead. The conversation is replayed turn by turn, each
+    turn planned as it was when its question was the current message: the cut stays where it is
+    while the rest fits, and when it no longer does it moves to the first question after which at
+    most half the room is used (:data:`LAND_SHARE`). So where a turn cuts depends only on the
+    conversation before it (for messages up to :func:`message_reserve`), the cut moves seldom,
+    and each move frees room for several exchanges. Raises ValueError when even the message
+    alone does not fit.
     """
-    budget = window - max_tokens - fixed_tokens - SAFETY_MARGIN
-    if budget < 0:
-        raise ValueError("does not fit even without history")
-    total = sum(history_tokens)
-    if total <= budget:
-        return 0
-    chunk = max(window // 4, 1)
-    target = math.ceil((total - budget) / chunk) * chunk
-    dropped = 0
-    for index, tokens in enumerate(history_tokens):
-        if dropped >= target and history_roles[index] == "user":
-            return index
-        dropped += tokens
-    return len(history_tokens)
+    reserve = message_reserve(window)
+
+    def room(message: int) -> int:
+        """The tokens of history a turn with this message may carry (the reserve is a preference:
+        a request that fits without it is still sent)."""
+        base = window - max_tokens - system_tokens - SAFETY_MARGIN
+        return base - max(message, reserve) if base - max(message, reserve) >= 0 else base - message
+
+    prefix = [0]
+    for tokens in history_tokens:
+        prefix.append(prefix[-1] + tokens)
+    turns = [k for k, role in enumerate(history_roles) if role == "user"] + [len(history_tokens)]
+    cut = 0
+    for k in turns:
+        budget = room(history_tokens[k] if k < len(history_tokens) else message_tokens)
+        if budget < 0:
+            if k == len(history_tokens):
+                raise ValueError("does not fit even without history")
+            continue  # an earlier turn that was refused: it moved nothing
+        if prefix[k] - prefix[cut] > budget:
+            land = budget * LAND_SHARE
+            while cut < k and (prefix[k] - prefix[cut] > land or history_roles[cut] != "user"):
+                cut += 1
+    return cut
 
 
 def plan(
@@ -121,17 +145,12 @@ def plan(
     """
     counts = [c + PER_MESSAGE_OVERHEAD + n * IMAGE_TOKENS for c, n in zip(texts_tokens, images, strict=True)]
     head = 1 if roles[0] == "system" else 0
-    fixed = sum(counts[:head]) + counts[-1]
+    system, message = sum(counts[:head]), counts[-1]
     history = counts[head:-1]
-    history_roles = roles[head:-1]
-    reserved = sum(counts[:head]) + max(counts[-1], message_reserve(window))
     try:
-        first = plan_history(history, history_roles, reserved, max_tokens, window)
+        first = plan_history(history, roles[head:-1], system, message, max_tokens, window)
     except ValueError:
-        try:  # the reserve is a preference: a request that fits without it is sent
-            first = plan_history(history, history_roles, fixed, max_tokens, window)
-        except ValueError:
-            raise ContextOverflow(
-                fixed + max_tokens + SAFETY_MARGIN, window, counts[-1], max_tokens
-            ) from None
-    return Plan(first_kept=first, prompt_tokens=fixed + sum(history[first:]), exact=exact)
+        raise ContextOverflow(
+            system + message + max_tokens + SAFETY_MARGIN, window, message, max_tokens
+        ) from None
+    return Plan(first_kept=first, prompt_tokens=system + message + sum(history[first:]), exact=exact)

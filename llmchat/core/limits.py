@@ -3,7 +3,7 @@
 A share link or a public Space hands the app to strangers, so each bound is on what one request
 can make the app read, hold in memory, write or send upstream — not on what an honest visitor
 needs, which is far less. Every default can be changed with a flag and an environment variable
-(see :mod:`llmchat.cli` and README's "Security" section).
+(see :mod:`llmchat.settings` and README's "Security" section).
 """
 
 from __future__ import annotations

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import re
 import threading
+from collections import OrderedDict
 from typing import Any
 
 from llmchat.core.safe_html import BLOCK_TAGS, TAG_START, allowed_image, at_angle, kept_tag_at
@@ -384,19 +385,31 @@ class _Done:
 
 
 class _ResumeCache:
-    """The last few texts made safe, up to their last blank line, so that the next update of a
-    streamed answer (the same text, longer) is scanned from there, not from the start. Bounded
-    in entries and characters; shared by every answer in the process."""
+    """The texts made safe lately, up to their last blank line, so that the next update of a
+    streamed answer (the same text, longer) is scanned from there, not from the start.
 
-    def __init__(self, entries: int = 64, chars: int = 4_000_000) -> None:
+    Shared by every answer in the process and sized for as many answers streaming at once as the
+    app runs (``--concurrency``, 128 by default; an answer's thinking is a text of its own): with
+    room for only 64, 100 answers streaming together pushed each other out and every update was
+    a full scan again (6x the CPU). Entries are found by their first characters, not by trying
+    each one. Bounded in entries and characters; the least recently used go first.
+    """
+
+    KEY = 200  # characters that pick an entry; every entry's text is longer (MIN_CHARS)
+    MIN_CHARS = 2_000  # shorter texts are scanned in no time: not kept
+
+    def __init__(self, entries: int = 320, chars: int = 8_000_000) -> None:
         self.entries, self.chars = entries, chars
-        self._items: list[_Done] = []
+        # first KEY characters -> the texts starting with them (most recent first)
+        self._groups: OrderedDict[str, list[_Done]] = OrderedDict()
+        self._count = self._size = 0
         self._lock = threading.Lock()
 
     def find(self, text: str) -> _Done | None:
+        key = text[: self.KEY]
         best = None
         with self._lock:
-            for item in self._items:
+            for item in self._groups.get(key, ()):
                 size = len(item.source)
                 if (
                     size < len(text)
@@ -405,20 +418,37 @@ class _ResumeCache:
                     and text.startswith(item.source)
                 ):
                     best = item
+            if best is not None:
+                self._groups.move_to_end(key)
         return best
 
     def add(self, source: str, output: str, state: _State) -> None:
-        if len(source) < 2_000:
-            return  # short texts are scanned in no time
+        if len(source) < self.MIN_CHARS:
+            return
+        key = source[: self.KEY]
         with self._lock:
-            self._items = [item for item in self._items if not source.startswith(item.source)]
-            self._items.insert(0, _Done(source, output, state))
-            total = 0
-            for index, item in enumerate(self._items):
-                total += len(item.source) + len(item.output)
-                if index >= self.entries or total > self.chars:
-                    del self._items[index:]
-                    break
+            kept = [_Done(source, output, state)]
+            for item in self._groups.pop(key, ()):
+                if source.startswith(item.source):  # an earlier update of the same answer
+                    self._forget(item)
+                else:
+                    kept.append(item)
+            self._groups[key] = kept
+            self._count += 1
+            self._size += len(source) + len(output)
+            while self._count > self.entries or self._size > self.chars:
+                _, oldest = self._groups.popitem(last=False)
+                for item in oldest:
+                    self._forget(item)
+
+    def _forget(self, item: _Done) -> None:
+        self._count -= 1
+        self._size -= len(item.source) + len(item.output)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._groups.clear()
+            self._count = self._size = 0
 
 
 _RESUME = _ResumeCache()

@@ -6,8 +6,10 @@ A separate process, not the ``llama_cpp`` library in-process, because generation
 for long stretches and a crash in native code must not take the web UI down with it.
 
 The child must never outlive llmchat, however llmchat ends: it gets its own process group (so a
-terminal's Ctrl-C reaches only us, and we stop it in order), ``PR_SET_PDEATHSIG`` (so the kernel
-kills it even if we are SIGKILLed), an ``atexit`` hook, and optional SIGTERM/SIGINT handlers.
+terminal's Ctrl-C reaches only us, and we stop it in order), the platform's protection against
+orphans (:mod:`llmchat.engine.orphan_guard`: ``PR_SET_PDEATHSIG`` on Linux, a watched pipe on other
+POSIX systems, a Job Object on Windows — so it ends even if we are SIGKILLed), an ``atexit``
+hook, and optional SIGTERM/SIGINT handlers.
 """
 
 from __future__ import annotations
@@ -15,8 +17,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import concurrent.futures
-import contextlib
-import ctypes
 import functools
 import importlib.metadata
 import importlib.util
@@ -29,12 +29,12 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 
 from llmchat.core.embedded_settings import EmbeddedSettings
 from llmchat.core.redaction import args_secrets, redact_text
+from llmchat.engine.orphan_guard import OrphanGuard
 from llmchat.ports import free_port
 
 log = logging.getLogger(__name__)
@@ -110,27 +110,9 @@ def resolve_model_path(model: str) -> Path:
     return path
 
 
-def _die_with_parent() -> Callable[[], None] | None:
-    """A preexec_fn asking Linux to SIGTERM the child when its parent *thread* ends.
-
-    Parent thread, not process: this is why every child is forked by the long-lived spawner
-    thread below, never by a worker thread (anyio retires idle workers, which would kill it).
-    """
-    if not sys.platform.startswith("linux"):
-        return None
-    libc = ctypes.CDLL(None, use_errno=True)  # loaded before fork: nothing to load in the child
-    parent = os.getpid()
-
-    def preexec() -> None:
-        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
-
-
-# Forks every child: a thread that lives as long as the process (see _die_with_parent), and is
-# never busy for more than a Popen, so joining it at interpreter exit is instant.
+# Forks every child: a thread that lives as long as the process, because Linux's PR_SET_PDEATHSIG
+# fires when the parent *thread* ends (anyio retires idle worker threads, which would kill the
+# child). Never busy for more than a Popen, so joining it at interpreter exit is instant.
 _spawner = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="llmchat-embedded-spawner")
 
 _live: set[EmbeddedServer] = set()
@@ -173,15 +155,6 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)
 
 
-def _signal_group(proc: subprocess.Popen[bytes], sig: int) -> bool:
-    """Signal the child's whole process group (whatever it forked goes too); False if it is gone."""
-    if proc.poll() is not None:
-        return False
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, sig)
-    return True
-
-
 class EmbeddedServer:
     """One llama_cpp.server child for one preset: started on demand, restarted if it died."""
 
@@ -190,6 +163,7 @@ class EmbeddedServer:
         self.name = name
         self._lock = threading.RLock()
         self._proc: subprocess.Popen[bytes] | None = None
+        self._guard: OrphanGuard | None = None  # the running child's protection against orphans
         self._port: int | None = None
         self._ready = False
         self._starting: concurrent.futures.Future[str] | None = None
@@ -286,20 +260,26 @@ class EmbeddedServer:
         cmd = self._command(model, port)
         env = {k: v for k, v in os.environ.items() if k.lower() not in _SERVER_ENV}
         env["PYTHONUNBUFFERED"] = "1"  # log lines reach log_tail() as they happen
+        guard = OrphanGuard()
+        command, protection = guard.prepare(cmd)  # its own process group, and never an orphan
         with self._logfile.open("wb") as out:
             popen = functools.partial(
                 subprocess.Popen,
-                cmd,
+                command,
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,
-                start_new_session=True,  # our own process group: a terminal's Ctrl-C reaches us only
-                preexec_fn=_die_with_parent(),
+                **protection,
             )
-            proc: subprocess.Popen[bytes] = _spawner.submit(popen).result()
+            try:
+                proc: subprocess.Popen[bytes] = _spawner.submit(popen).result()
+            except BaseException:
+                guard.close()
+                raise
+        guard.started(proc)
         with self._lock:
-            self._proc, self._port, self._ready = proc, port, False
+            self._proc, self._guard, self._port, self._ready = proc, guard, port, False
         with _live_lock:
             _live.add(self)
         url = f"http://127.0.0.1:{port}/v1"
@@ -351,24 +331,26 @@ class EmbeddedServer:
         return redact_text(tail, args_secrets(self.settings.extra_args))
 
     def _terminate(self) -> None:
-        """Send SIGTERM to the child's process group, without waiting."""
-        proc = self._proc
-        if proc is not None:
-            _signal_group(proc, signal.SIGTERM)
+        """Ask the child and what it started to stop (SIGTERM to its group), without waiting."""
+        proc, guard = self._proc, self._guard
+        if proc is not None and guard is not None:
+            guard.end(proc)
 
     def stop(self, timeout: float = 10) -> None:
         """SIGTERM the child, wait up to timeout, then SIGKILL. Safe to call any number of times."""
         with self._lock:
-            proc, self._proc, self._ready = self._proc, None, False
+            proc, guard = self._proc, self._guard
+            self._proc, self._guard, self._ready = None, None, False
         with _live_lock:
             _live.discard(self)
-        if proc is None:
+        if proc is None or guard is None:
             return
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-            if not _signal_group(proc, sig):
+        for force, wait in ((False, timeout), (True, 5.0)):
+            if not guard.end(proc, force=force):
                 break
             try:
                 proc.wait(wait)
             except subprocess.TimeoutExpired:
                 continue
+        guard.close()
         log.info("%s: local model stopped (exit code %s)", self.name, proc.returncode)

@@ -3,9 +3,10 @@
 The picker is filled from the server's ``/v1/models``, but its value comes back from the
 browser or an API client, so it is checked again on the server before every request: nothing
 but a preset's model or a listed id ever reaches the server as ``model``. Listings are cached
-per server for a minute (every page load and every message would otherwise ask again); the
-last good listing is kept when the server stops answering, so a model picked a moment ago
-stays usable while the server is briefly unreachable.
+per server for a minute (every page load and every message would otherwise ask again), and a
+server is asked once at a time (page loads and turns meanwhile wait for that answer); the last
+good listing is kept when the server stops answering, so a model picked a moment ago stays
+usable while the server is briefly unreachable.
 
 Presets with an ``embedded:`` section run one local model, so their list is that model alone.
 """
@@ -17,6 +18,7 @@ import time
 from dataclasses import dataclass
 
 from llmchat.core.presets import LoadedPreset
+from llmchat.engine.http import SingleFlight
 from llmchat.engine.servers import ServerResolver
 from llmchat.engine.stream import ClientPool
 
@@ -55,6 +57,7 @@ class ModelDirectory:
         # server key -> (monotonic time of the last attempt, last good listing or None)
         self._cache: dict[str, tuple[float, tuple[str, ...] | None]] = {}
         self._last_good: dict[str, tuple[str, ...]] = {}
+        self._flights = SingleFlight()
 
     @staticmethod
     def _key(preset: LoadedPreset) -> str:
@@ -71,14 +74,19 @@ class ModelDirectory:
         key = self._key(preset)
         cached = self._cache.get(key)
         if refresh or cached is None or time.monotonic() - cached[0] > self._ttl:
-            found = await self._pool.list_models(preset)
-            listed = tuple(dict.fromkeys(m for m in found if m))[:MAX_LISTED] if found is not None else None
-            cached = (time.monotonic(), listed)
-            self._cache[key] = cached
-            if listed is not None:
-                self._last_good[key] = listed
+            # Page loads and turns that need the list while it is being asked for wait for that answer.
+            cached = await self._flights.run(key, lambda: self._ask(key, preset))
         listed = cached[1]
         return Listing(listed or (), online=listed is not None, local=False)
+
+    async def _ask(self, key: str, preset: LoadedPreset) -> tuple[float, tuple[str, ...] | None]:
+        found = await self._pool.list_models(preset)
+        listed = tuple(dict.fromkeys(m for m in found if m))[:MAX_LISTED] if found is not None else None
+        cached = (time.monotonic(), listed)
+        self._cache[key] = cached
+        if listed is not None:
+            self._last_good[key] = listed
+        return cached
 
     async def check(self, preset: LoadedPreset, model: str | None) -> str:
         """The model name to send for a visitor's pick; empty means the preset's own.

@@ -18,6 +18,7 @@ from llmchat.core.notices import Notice, NoticeError
 from llmchat.core.presets import LoadedPreset
 from llmchat.core.redaction import redact_text
 from llmchat.engine.embedded import EmbeddedError, EmbeddedServer, EmbeddedSettings
+from llmchat.engine.http import PROBES, SingleFlight
 
 log = logging.getLogger(__name__)
 
@@ -91,12 +92,22 @@ class ServerResolver:
 
 
 async def _answers(base_url: str) -> bool:
-    """Whether a server answers at ``base_url``: only the status counts, the body is never read."""
+    """Whether a server answers at ``base_url``: only the status counts, the body is never read.
+
+    Asked before every turn of such a preset, through the shared client; turns that arrive while
+    the check is on its way take its answer.
+    """
+    return await _CHECKS.run(base_url, lambda: _check(base_url))
+
+
+async def _check(base_url: str) -> bool:
     try:
-        async with (
-            httpx.AsyncClient(timeout=PROBE_TIMEOUT) as http,
-            http.stream("GET", base_url.rstrip("/") + "/models") as response,
-        ):
+        async with PROBES.client().stream(
+            "GET", base_url.rstrip("/") + "/models", timeout=PROBE_TIMEOUT
+        ) as response:
             return response.status_code < 500
     except (httpx.HTTPError, asyncio.TimeoutError):
         return False
+
+
+_CHECKS = SingleFlight()

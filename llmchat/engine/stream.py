@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import time
+import weakref
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,16 +56,23 @@ class Delta:
 
 
 class ClientPool:
-    """Reuses one client per (event loop, server, key, timeout): keeps HTTP connections warm."""
+    """Reuses one client per (event loop, server, key, timeout): keeps HTTP connections warm.
+
+    Clients are held per loop object, not per ``id()``: a new loop that happens to get a dead
+    loop's id must not be handed that loop's connections.
+    """
 
     def __init__(self) -> None:
-        self._clients: dict[tuple[int, str, str, float], openai.AsyncOpenAI] = {}
+        self._clients: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[str, str, float], openai.AsyncOpenAI]
+        ] = weakref.WeakKeyDictionary()
 
     def get(self, preset: LoadedPreset) -> openai.AsyncOpenAI:
         timeout = float(preset.settings.timeout)
         key = preset.api_key.get_secret_value()
-        cache_key = (id(asyncio.get_running_loop()), preset.base_url, key, timeout)
-        client = self._clients.get(cache_key)
+        cache_key = (preset.base_url, key, timeout)
+        clients = self._clients.setdefault(asyncio.get_running_loop(), {})
+        client = clients.get(cache_key)
         if client is None:
             # The openai client appends paths after a query string ("/v1?token=x" became
             # "/v1/?token=xchat/completions"): a base_url's query is sent as query parameters.
@@ -78,8 +86,13 @@ class ClientPool:
                 max_retries=0,
                 http_client=openai.DefaultAsyncHttpxClient(event_hooks={"response": [bound_error_body]}),
             )
-            self._clients[cache_key] = client
+            clients[cache_key] = client
         return client
+
+    async def aclose(self) -> None:
+        """Close the running loop's clients and their connections."""
+        for client in self._clients.pop(asyncio.get_running_loop(), {}).values():
+            await client.close()
 
     async def list_models(self, preset: LoadedPreset) -> list[str] | None:
         """The model ids the server offers, or None when ``/models`` gives no valid list.

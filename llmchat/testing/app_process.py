@@ -9,7 +9,9 @@ so a chatty app can never block on a full pipe nobody reads. ``start()`` returns
 answers HTTP; ``stop()`` ends it (SIGTERM, then SIGKILL) and keeps its output.
 
 ``gradio_app.py`` is looked for in ``app_dir``: by default the source checkout this package is
-part of; a benchmark passes another checkout to compare two versions of the app.
+part of; a benchmark passes another checkout to compare two versions of the app. Where there is
+none (llmchat installed from a wheel), the app is started as ``python -m llmchat web``: the same
+code, as the ``llmchat`` command runs it.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from llmchat.testing import procfs
 
 __all__ = ["CHECKOUT", "AppProcess", "AppStartError"]
 
-CHECKOUT = Path(__file__).resolve().parents[2]  # where gradio_app.py is, in a source checkout
+CHECKOUT = Path(__file__).resolve().parents[2]  # where gradio_app.py is, when run from a checkout
 _CALLERS_SETTINGS = ("OPENAI_", "LLMCHAT_", "GRADIO_")
 
 
@@ -87,9 +89,15 @@ class AppProcess:
             raise RuntimeError("the app was never started")
         return self._proc
 
+    @property
+    def from_checkout(self) -> bool:
+        """Whether the app is started from a checkout's ``gradio_app.py`` (else ``-m llmchat``)."""
+        return (self.app_dir / "gradio_app.py").is_file()
+
     def command(self) -> list[str]:
         address = [] if self.address_in_env else ["--host", self.host, "--port", str(self.port)]
-        return [sys.executable, "gradio_app.py", *address, *self.args]
+        entry = ["gradio_app.py"] if self.from_checkout else ["-m", "llmchat", "web"]
+        return [sys.executable, *entry, *address, *self.args]
 
     def environment(self) -> dict[str, str]:
         environ = {k: v for k, v in os.environ.items() if not k.startswith(_CALLERS_SETTINGS)}
@@ -105,7 +113,7 @@ class AppProcess:
         self._log = self.log_path.open("wb")
         self._proc = subprocess.Popen(  # noqa: S603 - our own interpreter and entry point
             self.command(),
-            cwd=self.app_dir,
+            cwd=self.app_dir if self.from_checkout else None,
             env=self.environment(),
             stdin=subprocess.DEVNULL,
             stdout=self._log,

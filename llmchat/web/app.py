@@ -34,6 +34,7 @@ from llmchat.engine.models import ModelDirectory
 from llmchat.engine.servers import ServerResolver
 from llmchat.engine.service import ChatService
 from llmchat.engine.stream import ClientPool
+from llmchat.settings import DEFAULT_CONCURRENCY
 from llmchat.web import i18n, page_assets
 from llmchat.web.api import make_chat_function, wire_api
 from llmchat.web.chat_app import ChatApp, message_box, problems_markdown
@@ -191,7 +192,7 @@ def build_demo(
     catalog: PresetCatalog,
     default_preset: str,
     *,
-    concurrency: int = 128,
+    concurrency: int = DEFAULT_CONCURRENCY,
     pool: ClientPool | None = None,
     resolver: ServerResolver | None = None,
     limits: VisitorLimits = DEFAULT_LIMITS,
