@@ -146,7 +146,8 @@ def test_too_many_files_in_one_earlier_message_is_refused(
 def test_the_pages_own_handlers_cannot_be_called_by_name(url: str, server: OpenAITestServer) -> None:
     info = httpx.get(url + "gradio_api/info", timeout=10).json()
     assert set(info["named_endpoints"]) == {"/chat", "/preset_values"}
-    names = ("persist", "start", "open", "send", "retry", "act", "import_file", "export_all", "refresh_models")
+    names = ("persist", "start", "open", "send", "retry", "act", "import_file", "export_all")
+    names += ("refresh_models",)
     for name in (*names, "_take", "lambda_1"):
         for route in (f"gradio_api/call/{name}", f"gradio_api/call/v2/{name}", f"gradio_api/run/{name}"):
             response = httpx.post(url + route, json={"data": []}, timeout=10)
@@ -197,7 +198,8 @@ def test_an_import_with_an_out_of_range_max_tokens_is_lowered_to_the_limit(
     path = raw_gradio.upload(url, exported)
     index = raw_gradio.fn_index(url, "import_file")
     session = uuid.uuid4().hex
-    outputs = raw_gradio.call(url, index, [{"path": path, "meta": {"_type": "gradio.FileData"}}, None], session)
+    uploaded = {"path": path, "meta": {"_type": "gradio.FileData"}}
+    outputs = raw_gradio.call(url, index, [uploaded, None], session)
     status = outputs[-2]["value"]
     assert "max_tokens 1000000 is above this preset's limit; 128 is used instead" in status
     max_tokens = next(

@@ -29,7 +29,7 @@ PROGRESS_KINDS = frozenset(
     {"starting_local", "waiting", "fair_waiting", "history_trimmed", "max_tokens_reached", "empty_answer"}
 )
 # Notices that say the answer printed is not the whole answer.
-INCOMPLETE_KINDS = frozenset({"cut_off"})
+INCOMPLETE_KINDS = frozenset({"cut_off", "interrupted"})  # interrupted: a page reloaded mid-answer
 THINKING_PREFIX = "│ "
 
 

@@ -42,7 +42,9 @@ LABELS: dict[str, dict[str, str]] = {
         "files": "Export and import",
         "refresh_models_tip": "Ask the server for its models again",
         "welcome": "How can I help?",
-        "welcome_hint": "Ask anything below (Enter sends, Shift+Enter for a new line), or start with an example:",
+        "welcome_hint": (
+            "Ask anything below (Enter sends, Shift+Enter for a new line), or start with an example:"
+        ),
         "example_1": "Explain what a large language model is, in two sentences.",
         "example_2": "Write a short poem about the sea.",
         "example_3": "Give me three ideas for a rainy weekend.",
@@ -68,7 +70,9 @@ LABELS: dict[str, dict[str, str]] = {
             "When it is full the oldest are removed; export them to keep them."
         ),
         "js_dropped": "The oldest conversation “{title}” was removed to make room.",
-        "js_quota": "This browser's storage is full: this conversation could not be kept. Delete or export some.",
+        "js_quota": (
+            "This browser's storage is full: this conversation could not be kept. Delete or export some."
+        ),
         "js_open_conversations": "Show or hide the conversations",
         "js_open_settings": "Show or hide the settings",
         "js_stop_hint": "Enter sends once the answer is finished; Esc stops it.",
@@ -135,7 +139,9 @@ LABELS: dict[str, dict[str, str]] = {
         "files": "保存と読み込み",
         "refresh_models_tip": "サーバーにモデル一覧を問い合わせ直す",
         "welcome": "何をお手伝いしましょうか？",
-        "welcome_hint": "下の欄に入力してください（Enter で送信、Shift+Enter で改行）。例から始めることもできます:",
+        "welcome_hint": (
+            "下の欄に入力してください（Enter で送信、Shift+Enter で改行）。例から始めることもできます:"
+        ),
         "example_1": "大規模言語モデルとは何か、2 文で説明してください。",
         "example_2": "海についての短い詩を書いてください。",
         "example_3": "雨の週末の過ごし方を 3 つ提案してください。",
@@ -160,7 +166,10 @@ LABELS: dict[str, dict[str, str]] = {
             "いっぱいになると古い会話から削除されます。残したい会話は保存してください。"
         ),
         "js_dropped": "空きを作るため、最も古い会話「{title}」を削除しました。",
-        "js_quota": "ブラウザーの保存領域がいっぱいで、この会話を保存できませんでした。会話を削除するか保存してください。",
+        "js_quota": (
+            "ブラウザーの保存領域がいっぱいで、この会話を保存できませんでした。"
+            "会話を削除するか保存してください。"
+        ),
         "js_open_conversations": "会話一覧の表示・非表示",
         "js_open_settings": "設定の表示・非表示",
         "js_stop_hint": "回答が終わると Enter で送信できます。Esc で停止します。",
