@@ -19,7 +19,6 @@ stale or forged index does nothing.
 
 from __future__ import annotations
 
-import inspect
 import json
 import mimetypes
 import time
@@ -37,7 +36,7 @@ from llmchat.core.safe_markdown import safe_markdown
 from llmchat.engine.fairness import visitor
 from llmchat.engine.service import ChatService, TurnRequest
 from llmchat.web import convert, i18n
-from llmchat.web.controls_ui import values_of, with_control_parameters
+from llmchat.web.controls_ui import settings_handler, values_of
 from llmchat.web.handlers import Page, settings_of
 
 SAVE_EVERY = 2.0  # seconds between saves of an answer while it streams
@@ -155,28 +154,8 @@ class ChatPage:
     def handler(self, name: str) -> Any:
         """The handler ``name`` with a signature naming the inputs Gradio passes it:
         ``(first, conversation, preset, <controls...>, model, [event data], request)``."""
-        method = getattr(self, name)
         event = {"retry": gr.RetryData, "edit": gr.EditData, "example": gr.SelectData}.get(name)
-        positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        before = [inspect.Parameter("first", positional), inspect.Parameter("conversation", positional)]
-        before.append(inspect.Parameter("preset", positional))
-        after = [inspect.Parameter("model", positional)]
-        if event is not None:
-            after.append(inspect.Parameter("data", positional, annotation=event))
-        after.append(inspect.Parameter("request", positional, annotation=gr.Request))
-        if inspect.isasyncgenfunction(method):
-
-            async def wrapper(*args: Any) -> AsyncIterator[list[Any]]:
-                async for update in method(*args):
-                    yield update
-
-        else:  # pragma: no cover - every turn handler streams
-
-            def wrapper(*args: Any) -> Any:
-                return method(*args)
-
-        wrapper.__name__ = name
-        return with_control_parameters(wrapper, before, after)
+        return settings_handler(getattr(self, name), ["first", "conversation"], event)
 
     async def send(
         self, message: Any, conversation: Conversation, preset: str, *rest: Any

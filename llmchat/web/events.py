@@ -12,6 +12,7 @@ conversation's document in the hidden ``doc`` box, whose change the script keeps
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 import gradio as gr
 
 from llmchat.web.chat_page import ChatPage
+from llmchat.web.controls_ui import settings_handler, with_control_parameters
 from llmchat.web.conversations import Conversations
 from llmchat.web.handlers import Page
 
@@ -103,9 +105,16 @@ def wire_events(
     ).then(page.describe, inputs=parts.preset, outputs=parts.info, **quick).then(
         page.preset_models, inputs=parts.preset, outputs=parts.model, **PRIVATE
     ).then(conversations.welcome, inputs=[conv, parts.preset], outputs=chatbot, **quick)
-    parts.preset.input(
-        page.preset_switched, inputs=[parts.preset, *parts.controls], outputs=parts.note, **quick
+
+    def preset_switched(*args: Any) -> Any:
+        return page.preset_switched(*args)
+
+    switched = with_control_parameters(
+        preset_switched,
+        [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("conversation", "preset")],
+        [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)],
     )
+    parts.preset.input(switched, inputs=[conv, parts.preset, *parts.controls], outputs=parts.note, **quick)
     parts.refresh.click(page.refresh_models, **picker)
     gr.on(
         [c.change for c in parts.controls] + [parts.model.change],
@@ -129,7 +138,7 @@ def wire_events(
     for event in turns:
         event.then(lambda: _box(False), None, textbox, **quick)
     textbox.stop(None, None, None, cancels=turns, **PRIVATE).then(
-        chat.after_stop, [conv, *settings], [chatbot, doc], **quick
+        settings_handler(chat.after_stop, ["conversation"]), [conv, *settings], [chatbot, doc], **quick
     ).then(lambda: _box(False), None, textbox, **quick)
 
     # --- other changes of the conversation -------------------------------------------------------
@@ -158,9 +167,11 @@ def wire_events(
         js="(d, ...rest) => [window.llmchat.pendingDoc(), ...rest]",
         **quick,
     ).then(page.model_picker, **picker)
-    parts.new_chat.click(conversations.new_chat, [conv, *settings], [chatbot, doc], **quick)
+    parts.new_chat.click(
+        settings_handler(conversations.new_chat, ["conversation"]), [conv, *settings], [chatbot, doc], **quick
+    )
     hidden["save"].click(
-        conversations.persist,
+        settings_handler(conversations.persist, ["conversation"]),
         [conv, *settings],
         [doc, parts.export_json, parts.export_md, textbox],
         concurrency_limit=None,

@@ -64,15 +64,24 @@ def _shown(control: controls.Control, value: Any, lang: Lang) -> str:
     return "–" if value in (None, "") else str(value)
 
 
-def switch_note(old: dict[str, Any], preset: LoadedPreset, lang: Lang) -> str:
-    """The one line that says which shown values a preset switch replaced (empty: none)."""
+def _same(control: controls.Control, a: Any, b: Any) -> bool:
+    if control.widget == "slider" and isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(float(a) - float(b)) < 1e-9
+    return a == b or (a in (None, "") and b in (None, ""))
+
+
+def switch_note(shown: dict[str, Any], old: LoadedPreset | None, preset: LoadedPreset, lang: Lang) -> str:
+    """The one line that says which values the visitor set a preset switch replaced (empty: none).
+
+    ``shown``: the controls as they were; ``old``: the preset they came from (a value that is not
+    that preset's own is one the visitor set). A value the new preset keeps is not mentioned.
+    """
     changed = []
     for control in controls.VISITOR_CONTROLS:
-        before, after = old.get(control.name), control.to_widget(getattr(preset.settings, control.name))
-        if control.widget == "slider" and isinstance(before, int | float) and isinstance(after, int | float):
-            if abs(float(before) - float(after)) < 1e-9:
-                continue
-        elif before == after or (before in (None, "") and after in (None, "")):
+        before = shown.get(control.name)
+        after = control.to_widget(getattr(preset.settings, control.name))
+        own = control.to_widget(getattr(old.settings, control.name)) if old is not None else after
+        if _same(control, before, after) or _same(control, before, own):
             continue
         name = i18n.text(control.label, lang)
         if control.kind == "text" or control.widget == "checkbox":
@@ -164,14 +173,18 @@ class Page:
         """Another preset was picked: its own model, and its server's list."""
         return await self._picker(preset_id, "", self.lang(request), refresh=False)
 
-    def preset_switched(self, preset_id: str, *rest: Any) -> Any:
-        """A preset was picked: a note naming the values it replaced. ``rest``: the controls as
-        they were (Gradio reads inputs when the event fires, before the new values are shown), the request."""
+    def preset_switched(self, conversation: Any, preset_id: str, *rest: Any) -> Any:
+        """A preset was picked: a note naming the values the visitor had set that it replaced.
+        ``rest``: the controls as they were (Gradio reads the inputs when the event fires, before
+        the new preset's values are shown), the request. The preset they came from is the one
+        the conversation was last kept with (the page's default for a new one)."""
         *widgets, request = rest
         preset = self.catalog.presets.get(preset_id)
         if preset is None:
             return gr.skip()
-        note = switch_note(values_of(widgets), preset, self.lang(request))
+        settings = getattr(conversation, "settings", None)
+        old = self.catalog.presets.get(settings.preset if settings else self.default_preset)
+        note = switch_note(values_of(widgets), old, preset, self.lang(request))
         return gr.update(value=note, visible=bool(note))
 
     def describe(self, preset_id: str, request: gr.Request) -> Any:
