@@ -62,10 +62,10 @@ class Conversation:
 
 def title_from(tree: Tree) -> str:
     """A title from the conversation's first question (its text, else its first file's name)."""
-    path = tree.path()
-    if not path:
+    first = next((i for i in tree.path() if tree.nodes[i].role == "user" and tree.nodes[i].messages), None)
+    if first is None:
         return ""
-    message = tree.nodes[path[0]].messages[0] if tree.nodes[path[0]].messages else {}
+    message = tree.nodes[first].messages[0]
     text = " ".join(content_text(message.get("content")).split())
     if not text:
         for name in (
@@ -160,8 +160,8 @@ def restore_tree(document: dict[str, Any], root: Path | None, limits: VisitorLim
             continue  # a parent comes first; a dropped parent drops its children
         new_parent = renumber[parent]
         parent_role = None if new_parent == ROOT else tree.nodes[new_parent].role
-        if (role == "user" and parent_role == "user") or (role == "assistant" and parent_role != "user"):
-            continue  # questions and answers alternate
+        if (role == "user" and parent_role == "user") or (role == "assistant" and parent_role == "assistant"):
+            continue  # questions and answers alternate (a conversation may open with an answer)
         messages = _clean_messages(item.get("messages"), role, root, budget, limits)
         if messages is None or (role == "user" and len(messages) != 1):
             if budget[0] < 0:

@@ -4,7 +4,8 @@ Retry keeps the earlier answer and adds another (``2/2``, flipped with ←/→);
 adds a sibling question and keeps the old branch reachable the same way. So a conversation is a
 tree that alternates questions and answers:
 
-* the root's children are the first questions (an edited first question is a sibling);
+* the root's children are the first questions (an edited first question is a sibling), or an
+  imported conversation's opening message from the assistant;
 * a question's children are its answers (Retry adds one);
 * an answer's children are the next questions (an edited next question is a sibling).
 
@@ -228,8 +229,8 @@ class Tree:
             elif role == "assistant":
                 if last is not None and tree.nodes[last].role == "assistant":
                     tree.nodes[last].messages.append(message)
-                elif last is not None:
-                    tree._add(Node("assistant", last, [message]))
+                else:  # an answer to the last question, or a greeting before any question
+                    tree._add(Node("assistant", ROOT if last is None else last, [message]))
         return tree
 
     def copy(self) -> Tree:
