@@ -95,17 +95,6 @@ def wire_events(
     quick = {"queue": False, "show_progress": "hidden", **PRIVATE}
 
     # --- settings -------------------------------------------------------------------------------
-    # .input, not .change: opening a conversation sets the preset without resetting the controls.
-    parts.preset.input(
-        preset_values,
-        inputs=parts.preset,
-        outputs=[*parts.controls, parts.info],
-        api_name="preset_values",
-        queue=False,
-    ).then(page.describe, inputs=parts.preset, outputs=parts.info, **quick).then(
-        page.preset_models, inputs=parts.preset, outputs=parts.model, **PRIVATE
-    ).then(conversations.welcome, inputs=[conv, parts.preset], outputs=chatbot, **quick)
-
     def preset_switched(*args: Any) -> Any:
         return page.preset_switched(*args)
 
@@ -114,7 +103,21 @@ def wire_events(
         [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD) for n in ("conversation", "preset")],
         [inspect.Parameter("request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=gr.Request)],
     )
-    parts.preset.input(switched, inputs=[conv, parts.preset, *parts.controls], outputs=parts.note, **quick)
+    # .input, not .change: opening a conversation sets the preset without resetting the controls.
+    # The note comes first: it reads the controls as the visitor left them, before the preset's
+    # values replace them (two listeners of one event would race: the page sends the second's
+    # inputs after the first's outputs are shown).
+    parts.preset.input(
+        switched, inputs=[conv, parts.preset, *parts.controls], outputs=parts.note, **quick
+    ).then(
+        preset_values,
+        inputs=parts.preset,
+        outputs=[*parts.controls, parts.info],
+        api_name="preset_values",
+        queue=False,
+    ).then(page.describe, inputs=parts.preset, outputs=parts.info, **quick).then(
+        page.preset_models, inputs=parts.preset, outputs=parts.model, **PRIVATE
+    ).then(conversations.welcome, inputs=[conv, parts.preset], outputs=chatbot, **quick)
     parts.refresh.click(page.refresh_models, **picker)
     gr.on(
         [c.change for c in parts.controls] + [parts.model.change],
