@@ -43,7 +43,8 @@ def test_japanese_browser_gets_japanese_labels_and_notices(
 ) -> None:
     page = open_page(app_url, locale="ja-JP")
     assert page.get_attribute(INPUT, "placeholder") == "何か質問してください"
-    for text in ("新しいチャット", "クリア", "プリセット", "モデル", "モード", "パラメーター", "保存と読み込み"):
+    labels = ("新しいチャット", "クリア", "プリセット", "モデル", "モード", "パラメーター", "保存と読み込み")
+    for text in labels:
         assert page.get_by_text(text, exact=True).count() >= 1, text
     pick(page, "llmchat-preset", "Nobody home")
     send(page, "こんにちは")
