@@ -75,7 +75,7 @@ LABELS: dict[str, dict[str, str]] = {
         ),
         "js_open_conversations": "Show or hide the conversations",
         "js_open_settings": "Show or hide the settings",
-        "js_stop_hint": "Enter sends once the answer is finished; Esc stops it.",
+        "js_stop_hint": "Your question is sent as soon as this answer is finished; Esc stops the answer.",
         # Rendered on the server, in the visitor's language:
         "status_online": "● online · {count} models",
         "status_online_one": "● online · 1 model",
@@ -172,7 +172,7 @@ LABELS: dict[str, dict[str, str]] = {
         ),
         "js_open_conversations": "会話一覧の表示・非表示",
         "js_open_settings": "設定の表示・非表示",
-        "js_stop_hint": "回答が終わると Enter で送信できます。Esc で停止します。",
+        "js_stop_hint": "この回答が終わりしだい質問を送信します。Esc で回答を停止します。",
         "status_online": "● オンライン · モデル {count} 個",
         "status_online_one": "● オンライン · モデル 1 個",
         "status_offline": "✕ オフライン: サーバーが応答しません",

@@ -48,6 +48,11 @@ def doc_text(conversation: Conversation) -> str:
     return json.dumps(stored(conversation), ensure_ascii=False, separators=(",", ":"))
 
 
+def box_update(answering: bool) -> dict[str, Any]:
+    """The message box while an answer streams (Stop instead of Send; typing goes on) or after."""
+    return gr.update(submit_btn=not answering, stop_btn=answering)
+
+
 def question_message(text: str, files: list[str]) -> dict[str, Any]:
     """The chat message for a question: its files (shown with their names), then its text."""
     blocks: list[dict[str, Any]] = []
@@ -152,10 +157,24 @@ class ChatPage:
             )
 
     def handler(self, name: str) -> Any:
-        """The handler ``name`` with a signature naming the inputs Gradio passes it:
-        ``(first, conversation, preset, <controls...>, model, [event data], request)``."""
+        """The turn handler ``name`` with a signature naming the inputs Gradio passes it:
+        ``(first, conversation, preset, <controls...>, model, [event data], request)``; it yields
+        [chatbot, doc, message box]: the box shows Stop from the first update to the last.
+
+        The box's state comes from the turn itself, not from events of its own beside it: two
+        events of one trigger end in either order, and a box left showing Stop refuses Enter."""
         event = {"retry": gr.RetryData, "edit": gr.EditData, "example": gr.SelectData}.get(name)
-        return settings_handler(getattr(self, name), ["first", "conversation"], event)
+        method = getattr(self, name)
+
+        async def boxed(*args: Any) -> AsyncIterator[list[Any]]:
+            first = True
+            async for update in method(*args):
+                yield [*update, box_update(True) if first else gr.skip()]
+                first = False
+            yield [gr.skip(), gr.skip(), box_update(False)]
+
+        boxed.__name__ = name
+        return settings_handler(boxed, ["first", "conversation"], event)
 
     async def send(
         self, message: Any, conversation: Conversation, preset: str, *rest: Any

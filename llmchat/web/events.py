@@ -19,7 +19,7 @@ from typing import Any
 
 import gradio as gr
 
-from llmchat.web.chat_page import ChatPage
+from llmchat.web.chat_page import ChatPage, box_update
 from llmchat.web.controls_ui import settings_handler, with_control_parameters
 from llmchat.web.conversations import Conversations
 from llmchat.web.handlers import Page
@@ -64,11 +64,6 @@ class Parts:
     chatbot: gr.Chatbot | None = None
     textbox: gr.MultimodalTextbox | None = None
     clear: gr.Button | None = None
-
-
-def _box(answering: bool) -> dict[str, Any]:
-    """The message box while an answer streams (Stop instead of Send; typing goes on) or after."""
-    return gr.update(submit_btn=not answering, stop_btn=answering)
 
 
 def _take(message: Any) -> list[Any]:
@@ -129,20 +124,16 @@ def wire_events(
     # --- a turn: send, retry, edit, an example ---------------------------------------------------
     turn_inputs = [hidden["pending"], conv, *settings]
     took = textbox.submit(_take, [textbox], [textbox, hidden["pending"]], **quick)
+    outputs = [chatbot, doc, textbox]
     turns = [
-        took.then(chat.handler("send"), turn_inputs, [chatbot, doc], **streaming),
-        chatbot.retry(chat.handler("retry"), turn_inputs, [chatbot, doc], **streaming),
-        chatbot.edit(chat.handler("edit"), turn_inputs, [chatbot, doc], **streaming),
-        chatbot.example_select(chat.handler("example"), turn_inputs, [chatbot, doc], **streaming),
+        took.then(chat.handler("send"), turn_inputs, outputs, **streaming),
+        chatbot.retry(chat.handler("retry"), turn_inputs, outputs, **streaming),
+        chatbot.edit(chat.handler("edit"), turn_inputs, outputs, **streaming),
+        chatbot.example_select(chat.handler("example"), turn_inputs, outputs, **streaming),
     ]
-    took.then(lambda: _box(True), None, textbox, **quick)
-    for trigger in (chatbot.retry, chatbot.edit, chatbot.example_select):
-        trigger(lambda: _box(True), None, textbox, **quick)
-    for event in turns:
-        event.then(lambda: _box(False), None, textbox, **quick)
     textbox.stop(None, None, None, cancels=turns, **PRIVATE).then(
         settings_handler(chat.after_stop, ["conversation"]), [conv, *settings], [chatbot, doc], **quick
-    ).then(lambda: _box(False), None, textbox, **quick)
+    ).then(lambda: box_update(False), None, textbox, **quick)
 
     # --- other changes of the conversation -------------------------------------------------------
     chatbot.undo(chat.undo, [conv], [chatbot, doc, textbox], **quick)

@@ -492,10 +492,11 @@
         return;
       }
       if (target?.closest("#llmchat-input") && event.key === "Enter" && !event.shiftKey && !event.isComposing && stop) {
-        event.preventDefault(); // typing ahead: the question waits until the answer is done
+        event.preventDefault(); // typing ahead: the question is sent once the answer is done
         event.stopImmediatePropagation();
-        if (!keyHinted) toast(t("js_stop_hint"));
-        keyHinted = true;
+        if (!sendQueued) toast(t("js_stop_hint"));
+        sendQueued = true;
+        setTimeout(sendWhenDone, 150);
         return;
       }
       if (editing && (event.key === "Enter" || event.key === "Escape") && !event.shiftKey && !event.isComposing) {
@@ -513,7 +514,17 @@
     },
     true,
   );
-  let keyHinted = false;
+  let sendQueued = false;
+  /* A question typed ahead and sent with Enter while an answer streamed goes out when it ends. */
+  function sendWhenDone() {
+    if (!sendQueued) return;
+    if (answering()) {
+      setTimeout(sendWhenDone, 150);
+      return;
+    }
+    sendQueued = false;
+    $("#llmchat-input .submit-button")?.click();
+  }
 
   // --- layout: sidebars, labels Gradio leaves in English -------------------------------------------
 
