@@ -92,7 +92,7 @@ def page_open(url: str, session: str, document: dict[str, Any]) -> list[Any]:
 
 
 def page_send(url: str, session: str, message: Any, preset: str = "test-chat", **controls: Any) -> list[Any]:
-    """Send ``message`` from the page's message box in ``session``: [chatbot messages, document]."""
+    """Send ``message`` from the page's message box in ``session``: [chatbot messages, document, box]."""
     run(url, fn_index(url, "_take"), [message], session)
     widgets = preset_widgets(url, preset, **controls)
     return call(url, fn_index(url, "send"), [None, None, preset, *widgets, ""], session)

@@ -86,7 +86,7 @@ def chat_in_session(
     conversation it opens (any script can send any document), then send ``message`` from the
     page's box. Returns the reply as ``/chat`` would."""
     raw_gradio.page_open(url, session, store.stored(Conversation(tree=Tree.linear(history))))
-    chat, _ = raw_gradio.page_send(url, session, message, **controls)
+    chat = raw_gradio.page_send(url, session, message, **controls)[0]
     return raw_gradio.last_reply(chat)
 
 
@@ -148,7 +148,7 @@ def test_the_pages_own_handlers_cannot_be_called_by_name(url: str, server: OpenA
     assert set(info["named_endpoints"]) == {"/chat", "/preset_values"}
     names = ("persist", "start", "open", "send", "retry", "act", "import_file", "export_all")
     names += ("refresh_models",)
-    for name in (*names, "_take", "lambda_1"):
+    for name in (*names, "_take", "lambda", "preset_switched", "new_chat", "unclear"):
         for route in (f"gradio_api/call/{name}", f"gradio_api/call/v2/{name}", f"gradio_api/run/{name}"):
             response = httpx.post(url + route, json={"data": []}, timeout=10)
             assert response.status_code == 404, (route, response.status_code, response.text[:200])

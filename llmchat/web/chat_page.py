@@ -167,11 +167,13 @@ class ChatPage:
         method = getattr(self, name)
 
         async def boxed(*args: Any) -> AsyncIterator[list[Any]]:
-            first = True
+            last: list[Any] | None = None
             async for update in method(*args):
-                yield [*update, box_update(True) if first else gr.skip()]
-                first = False
-            yield [gr.skip(), gr.skip(), box_update(False)]
+                yield [*update, box_update(True) if last is None else gr.skip()]
+                last = update
+            # The turn's last state again (the same values: nothing changes on the page), so that
+            # the event's final output is the conversation, as API callers of the page read it.
+            yield [*(last or [gr.skip(), gr.skip()]), box_update(False)]
 
         boxed.__name__ = name
         return settings_handler(boxed, ["first", "conversation"], event)
