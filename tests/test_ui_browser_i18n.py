@@ -174,3 +174,31 @@ def test_readme_screenshot_in_japanese(
     open_parameters(page, "パラメーター")
     _screenshot(page, "screenshot-ja.png")
     assert page.evaluate("document.documentElement.lang") == "ja"
+
+
+@pytest.mark.parametrize(
+    ("locale", "question", "answer"),
+    [
+        ("en-US", "What is llama.cpp, in two sentences?", EN_ANSWER),
+        ("ja-JP", "日本の首都はどこですか？", JA_ANSWER),
+    ],
+)
+def test_readme_screenshot_on_a_phone(
+    open_page: Callable[..., Page],
+    showcase_app: str,
+    server: OpenAITestServer,
+    locale: str,
+    question: str,
+    answer: str,
+) -> None:
+    server.set_behavior(Behavior(reply=answer, delay=0.02, first_token_delay=0.3))
+    page = open_page(showcase_app, locale=locale, width=390, height=844)
+    send(page, question)
+    page.wait_for_selector("#llmchat-chat .llmchat-stats")
+    box = page.locator("#llmchat-input").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 844  # the box on the first screen
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = f"screenshot-{locale[:2]}-phone.png"
+    page.screenshot(path=ARTIFACTS / name)
+    if os.environ.get("LLMCHAT_UPDATE_SCREENSHOTS"):
+        page.screenshot(path=ROOT / "docs" / name)

@@ -63,5 +63,7 @@ def page_reply(view: TurnView, lang: Lang) -> tuple[list[dict[str, Any]], str]:
     if view.answer:
         messages.append({"role": "assistant", "content": view.answer})
     messages.extend(notice_message(notice, lang) for notice in view.after)
-    stats = stats_line(view.stats, lang) if view.stats else ""
+    # Without the ⏱ the terminal and the older page show: it needs an emoji font, and a muted
+    # line under the answer says what it is without it.
+    stats = stats_line(view.stats, lang).removeprefix("⏱").strip() if view.stats else ""
     return safe_reply(messages), stats
