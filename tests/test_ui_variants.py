@@ -113,3 +113,29 @@ def test_an_edited_question_starts_a_branch_and_the_old_one_stays_reachable(
         ("assistant", "Echo: second question"),
         ("user", "third question"),
     ]
+
+
+def test_a_reload_mid_answer_keeps_what_was_shown_marked_cut_off_and_retry_works(
+    open_page: Callable[..., Page], app_url: str, server: OpenAITestServer
+) -> None:
+    from tests.browser import INPUT, wait_idle
+
+    server.set_behavior(Behavior(tokens=400, delay=0.05))
+    page = open_page(app_url)
+    send(page, "a long answer please")
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll({BOT!r})].some(e => e.innerText.includes('tok60'))"
+    )
+    page.reload()
+    page.wait_for_selector(INPUT)
+    wait_idle(page)
+    page.wait_for_selector("text=The answer was cut off")
+    kept = page.locator(BOT).first.inner_text()
+    assert kept.startswith("tok0 tok1") and "tok399" not in kept
+    server.set_behavior(Behavior(reply="A short one."))
+    retry(page)
+    expect_bot(page, "A short one.")
+    page.wait_for_function(
+        "() => document.querySelector('#llmchat-chat .llmchat-count')?.innerText === '2/2'"
+    )
+    assert texts(server.chat_bodies[-1])[1:] == [("user", "a long answer please")]
