@@ -166,6 +166,17 @@ NOTICES: dict[str, Entry] = {
             "OpenAI 互換のエンドポイントですか？ 多くは `base_url` の末尾が `/v1` です。",
         ),
     ),
+    "images_unanswered": Entry(
+        Text("⚠️ This model may not read images", "⚠️ このモデルは画像を読めないようです"),
+        Text(
+            "The server sent nothing back for a message with an image: the model probably reads text "
+            "only. Pick a model that understands images (a vision model) under **Model**, or send your "
+            "message without the image.",
+            "画像つきのメッセージに対してサーバーから何も返ってきませんでした。このモデルはテキストしか"
+            "読めないようです。**モデル** で画像を理解できるモデル（ビジョンモデル）を選ぶか、画像なしで"
+            "送ってください。",
+        ),
+    ),
     "empty_stream": Entry(
         Text("⚠️ The server sent no answer", "⚠️ サーバーから回答が届きませんでした"),
         Text(
