@@ -237,6 +237,7 @@ def test_text_files_are_inlined_and_images_sent_as_image_parts(
     page.wait_for_function(
         f"() => [...document.querySelectorAll({BOT!r})].some(e => e.innerText.includes('apple,3'))"
     )
+    assert "fruit.csv" in page.locator(USER).first.inner_text()  # the file shown by its name
     [text, image] = server.chat_bodies[0]["messages"][-1]["content"]
     assert text == {"type": "text", "text": "fruit.csv:\n```csv\nname,qty\napple,3\n```\n\nWhat is in these?"}
     assert image["type"] == "image_url" and image["image_url"]["url"].startswith(
