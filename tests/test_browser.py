@@ -233,6 +233,9 @@ def test_text_files_are_inlined_and_images_sent_as_image_parts(
 ) -> None:
     page = open_page(app_url)
     attach(page, files["fruit.csv"], files["red.png"])
+    page.wait_for_selector("#llmchat-input .llmchat-file-name")  # picked files show their names
+    assert page.locator("#llmchat-input .llmchat-file-name").all_inner_texts() == ["fruit.csv"]
+    assert page.locator("#llmchat-input .thumbnail-item").nth(1).get_attribute("title") == "red.png"
     send(page, "What is in these?")
     page.wait_for_function(
         f"() => [...document.querySelectorAll({BOT!r})].some(e => e.innerText.includes('apple,3'))"

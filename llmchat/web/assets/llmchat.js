@@ -526,6 +526,58 @@
     $("#llmchat-input .submit-button")?.click();
   }
 
+  // --- the composer's attached files, by name --------------------------------------------------------
+
+  /* Gradio draws a file picked for the message box as a bare icon; the names come from the file
+   * input (or a drop) in the order the thumbnails are drawn, and go away with their thumbnail. */
+  let attached = [];
+  document.addEventListener(
+    "change",
+    (event) => {
+      const input = event.target instanceof HTMLInputElement ? event.target : null;
+      if (input?.type === "file" && input.closest("#llmchat-input")) attached.push(...[...input.files].map((f) => f.name));
+    },
+    true,
+  );
+  document.addEventListener(
+    "drop",
+    (event) => {
+      if (event.target instanceof Element && event.target.closest("#llmchat-input"))
+        attached.push(...[...(event.dataTransfer?.files || [])].map((f) => f.name));
+    },
+    true,
+  );
+  document.addEventListener(
+    "click",
+    (event) => {
+      const remove = event.target instanceof Element ? event.target.closest("#llmchat-input .thumbnail-item .delete-button") : null;
+      if (!remove) return;
+      const items = [...document.querySelectorAll("#llmchat-input .thumbnail-item")];
+      attached.splice(items.indexOf(remove.closest(".thumbnail-item")), 1);
+    },
+    true,
+  );
+  let thumbnails = 0;
+  function labelAttachments() {
+    const items = [...document.querySelectorAll("#llmchat-input .thumbnail-item")];
+    if (!items.length && thumbnails) attached = []; // sent (or all removed): start again
+    thumbnails = items.length;
+    items.forEach((item, i) => {
+      const name = attached[i];
+      if (!name || item.dataset.name === name) return;
+      item.dataset.name = name;
+      item.title = name;
+      item.setAttribute("aria-label", name);
+      item.querySelector(".llmchat-file-name")?.remove();
+      if (!item.querySelector("img")) {
+        const label = document.createElement("span");
+        label.className = "llmchat-file-name";
+        label.textContent = name;
+        item.append(label);
+      }
+    });
+  }
+
   // --- layout: sidebars, labels Gradio leaves in English -------------------------------------------
 
   const narrow = window.matchMedia("(max-width: 768px)");
@@ -559,6 +611,7 @@
 
   function decorate() {
     translateGradio();
+    labelAttachments();
     for (const [id, key] of [["llmchat-left", "js_open_conversations"], ["llmchat-right", "js_open_settings"]]) {
       const toggle = $(`#${id} .toggle-button`);
       if (toggle && toggle.title !== t(key)) {
