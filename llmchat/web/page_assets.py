@@ -1,10 +1,11 @@
-"""The page's own script and style sheet (``assets/llmchat.js``, ``assets/llmchat.css``), and the
-theme's fonts.
+"""The page's own scripts and style sheet (``assets/llmchat.js``, ``assets/llmchat-page.js``,
+``assets/llmchat.css``), and the theme's fonts.
 
 Gradio has no component for a list of saved conversations, for ←/→ between answer variants or for
-a muted stats line that Copy leaves out, so the page's script draws them (see the script's header
-for what it does and why). It gets its words in both languages and its limits from
-:func:`head`, which :class:`~llmchat.web.chat_app.ChatApp` puts into the page's ``<head>``.
+a muted stats line that Copy leaves out, so the page's script draws them: ``llmchat.js`` keeps the
+conversations and draws the list, ``llmchat-page.js`` the rest (see their headers for what and
+why). They get their words in both languages and their limits from :func:`head`, which
+:class:`~llmchat.web.chat_app.ChatApp` puts into the page's ``<head>``.
 
 Fonts: the default theme loads Source Sans Pro from Google in weights 400 and 600 only, so bold
 Latin text fell back to another font, and Japanese came from whatever the browser found. The
@@ -93,5 +94,6 @@ def head(forced: Lang | None) -> str:
     return (
         f"<style>{_asset('llmchat.css')}</style>\n"
         f"<script>window.llmchatConfig = {settings};</script>\n"
-        f"<script>{_asset('llmchat.js')}</script>"
+        f"<script>{_asset('llmchat.js')}</script>\n"
+        f"<script>{_asset('llmchat-page.js')}</script>"
     )
