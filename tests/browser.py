@@ -98,22 +98,28 @@ def open_page_fixture(browser: Any, request: pytest.FixtureRequest) -> Iterator[
 
 def wait_idle(page: Page) -> None:
     """Let the page finish its load events: restoring a conversation, then listing the models,
-    which ends with the status line under the model picker (🟢, 🔴 or 🟡)."""
+    which ends with the status line under the model picker (●, ✕ or ○: no emoji, which a machine
+    without an emoji font would show as boxes)."""
     page.wait_for_function(
-        """() => ["🟢", "🔴", "🟡"].some(dot =>
+        """() => ["●", "✕", "○"].some(dot =>
             (document.querySelector("#llmchat-model .info-text")?.innerText || "").includes(dot))"""
     )
 
 
 def wait_saved(page: Page) -> None:
-    """Wait until the browser's copy of the conversation has caught up with the page.
+    """Wait until the browser's copy of the open conversation has caught up with the page.
 
-    It is saved by a server round trip once the conversation has settled (see SAVE_WHEN_SETTLED_JS
-    in llmchat/web/app.py); a reload or an export right after an answer would otherwise race it.
+    The page's script keeps each conversation under its own local storage key (``llmchat-c:<id>``,
+    the open one's id under ``llmchat-open``), written once the conversation has settled (see
+    SAVE_WHEN_SETTLED_JS in llmchat/web/events.py); a reload or an export right after an answer
+    would otherwise race it.
     """
     page.wait_for_function(
         """() => new Promise(resolve => {
-            const read = () => localStorage.getItem("llmchat-conversation") || "";
+            const read = () => {
+                const id = localStorage.getItem("llmchat-open");
+                return (id && localStorage.getItem("llmchat-c:" + id)) || "";
+            };
             let last = read(), since = Date.now();
             const tick = () => {
                 const now = read();
@@ -123,6 +129,30 @@ def wait_saved(page: Page) -> None:
             tick();
         })"""
     )
+
+
+def open_settings(page: Page) -> None:
+    """Open the settings panel (the right sidebar, folded at first) unless it is open."""
+    if not page.locator("#llmchat-right.open").count():
+        page.locator(".llmchat-toggle-right").click()
+        page.wait_for_selector("#llmchat-right.open")
+        page.wait_for_timeout(300)  # it slides in
+
+
+def open_files(page: Page, name: str = "Export and import") -> None:
+    """Open the settings panel's export and import section (its buttons mount when it opens)."""
+    open_settings(page)
+    if not page.locator("#llmchat-import").count():
+        page.get_by_text(name, exact=True).click()
+        page.wait_for_selector("#llmchat-import")
+        page.wait_for_timeout(200)
+
+
+def close_settings(page: Page) -> None:
+    if page.locator("#llmchat-right.open").count():
+        page.locator("#llmchat-right .toggle-button").click()
+        page.wait_for_selector("#llmchat-right:not(.open)")
+        page.wait_for_timeout(300)
 
 
 def send(page: Page, text: str) -> None:
@@ -147,12 +177,14 @@ def wait_for_bodies(server: OpenAITestServer, count: int, page: Page) -> list[di
 
 
 def pick(page: Page, dropdown: str, option: str) -> None:
-    """Choose ``option`` in a Gradio dropdown (by its elem_id)."""
+    """Choose ``option`` in a Gradio dropdown (by its elem_id) in the settings panel."""
+    open_settings(page)
     page.click(f"#{dropdown} input")
     page.get_by_role("option", name=option, exact=True).click()
 
 
 def open_parameters(page: Page, name: str = "Parameters") -> None:
+    open_settings(page)
     page.get_by_text(name, exact=True).click()
     page.wait_for_selector('input[data-testid="number-input"]')
     page.wait_for_timeout(300)  # the accordion's controls mount one after another

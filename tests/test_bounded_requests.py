@@ -18,11 +18,16 @@ import httpx
 import pytest
 from gradio_client import Client
 
+from llmchat.core import conversation_store as store
 from llmchat.core.conversation_file import Settings, stored
+from llmchat.core.conversation_store import Conversation
+from llmchat.core.conversation_tree import Tree
 from llmchat.core.presets import load_catalog
 from llmchat.testing.app_process import AppProcess
 from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.web import cache_sweep
+from llmchat.web.chat_page import ChatPage
+from llmchat.web.conversations import Conversations
 from llmchat.web.handlers import Page
 from tests import raw_gradio
 from tests.conftest import launch_app, write_presets
@@ -77,24 +82,12 @@ def history_naming(path: str, times: int) -> list[dict[str, Any]]:
 def chat_in_session(
     url: str, session: str, history: list[dict[str, Any]], message: str, **controls: Any
 ) -> Any:
-    """Put ``history`` into a session the way the page does after each answer (its handler that
-    copies the chat into the session state), then ask through the documented ``/chat``."""
-    config = httpx.get(url + "config", timeout=10).json()
-    chatbot = next(
-        c["id"] for c in config["components"] if c.get("props", {}).get("elem_id") == "llmchat-chat"
-    )
-    sync = next(
-        d["id"]
-        for d in config["dependencies"]
-        if d["inputs"] == [chatbot] and len(d["outputs"]) == 2 and d.get("api_visibility") == "undocumented"
-    )
-    raw_gradio.run(url, sync, [history], session)
-    client = Client(url, verbose=False)
-    client.session_hash = session
-    try:
-        return client.predict(message, api_name="/chat", **controls)
-    finally:
-        client.close()
+    """Put ``history`` into a session the way a page's script can: as the document of a kept
+    conversation it opens (any script can send any document), then send ``message`` from the
+    page's box. Returns the reply as ``/chat`` would."""
+    raw_gradio.page_open(url, session, store.stored(Conversation(tree=Tree.linear(history))))
+    chat = raw_gradio.page_send(url, session, message, **controls)[0]
+    return raw_gradio.last_reply(chat)
 
 
 def test_a_history_naming_one_upload_many_times_is_refused_and_memory_stays_bounded(
@@ -153,7 +146,9 @@ def test_too_many_files_in_one_earlier_message_is_refused(
 def test_the_pages_own_handlers_cannot_be_called_by_name(url: str, server: OpenAITestServer) -> None:
     info = httpx.get(url + "gradio_api/info", timeout=10).json()
     assert set(info["named_endpoints"]) == {"/chat", "/preset_values"}
-    for name in ("persist", "restore", "import_file", "refresh_models", "_submit_fn", "lambda_10"):
+    names = ("persist", "start", "open", "send", "retry", "act", "import_file", "export_all")
+    names += ("refresh_models",)
+    for name in (*names, "_take", "lambda", "preset_switched", "new_chat", "unclear"):
         for route in (f"gradio_api/call/{name}", f"gradio_api/call/v2/{name}", f"gradio_api/run/{name}"):
             response = httpx.post(url + route, json={"data": []}, timeout=10)
             assert response.status_code == 404, (route, response.status_code, response.text[:200])
@@ -175,8 +170,9 @@ def test_an_import_is_sized_before_it_is_read(configs: Path, tmp_path: Path) -> 
     with huge.open("wb") as file:
         file.truncate(50_000 * MB)  # a sparse 50 GB file: reading it would not end well
     page = Page(load_catalog(configs, environ={}), None, "en")  # type: ignore[arg-type]
-    outputs = page.import_file(str(huge), None)  # type: ignore[arg-type]
-    assert "larger than 10 MB" in outputs[-1]["value"]
+    conversations = Conversations(page, ChatPage(None, page))  # type: ignore[arg-type]
+    outputs = conversations.import_file(str(huge), Conversation(), None)  # type: ignore[arg-type]
+    assert "larger than 10 MB" in outputs[-2]["value"]
 
 
 def test_max_tokens_above_the_presets_limit_never_reaches_the_server(
@@ -202,8 +198,9 @@ def test_an_import_with_an_out_of_range_max_tokens_is_lowered_to_the_limit(
     path = raw_gradio.upload(url, exported)
     index = raw_gradio.fn_index(url, "import_file")
     session = uuid.uuid4().hex
-    outputs = raw_gradio.call(url, index, [{"path": path, "meta": {"_type": "gradio.FileData"}}], session)
-    status = outputs[-1]["value"]
+    uploaded = {"path": path, "meta": {"_type": "gradio.FileData"}}
+    outputs = raw_gradio.call(url, index, [uploaded, None], session)
+    status = outputs[-2]["value"]
     assert "max_tokens 1000000 is above this preset's limit; 128 is used instead" in status
     max_tokens = next(
         o for o in outputs if isinstance(o, dict) and o.get("__type__") == "update" and o.get("maximum")
@@ -254,7 +251,8 @@ def test_restoring_a_conversation_marks_its_uploads_as_used(url: str, configs: P
     hour_ago = time.time() - 3600
     os.utime(path, (hour_ago, hour_ago))
     page = Page(load_catalog(configs, environ={}), None, "en")  # type: ignore[arg-type]
-    kept = stored(history_naming(path, 1), Settings.of(page.catalog.presets["test-chat"]))
-    outputs = page.restore(kept)
-    assert outputs[0][0]["content"][0]["file"]["path"] == path
+    kept = stored(history_naming(path, 1), Settings.of(page.catalog.presets["test-chat"]))  # format 1
+    conversations = Conversations(page, ChatPage(None, page))  # type: ignore[arg-type]
+    outputs = conversations.start(kept, "", Conversation(), None)  # type: ignore[arg-type]
+    assert outputs[0]["value"][0]["content"][0]["file"]["path"] == path
     assert time.time() - Path(path).stat().st_mtime < 60

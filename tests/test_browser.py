@@ -26,8 +26,10 @@ from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (br
     Page,
     browser_fixture,
     expect_bot,
+    open_files,
     open_page_fixture,
     open_parameters,
+    open_settings,
     pick,
     send,
     texts,
@@ -178,7 +180,8 @@ def test_model_picker_lists_the_servers_models_and_the_pick_is_sent(
 ) -> None:
     server.models = ["test-model", "big-model", "vision-model"]
     page = open_page(app_url)
-    page.click("#llmchat-model button.custom-button")  # 🔄
+    open_settings(page)
+    page.click("#llmchat-model button.custom-button")  # ↻
     from playwright.sync_api import expect
 
     expect(page.locator("#llmchat-model")).to_contain_text("online · 3 models")
@@ -194,6 +197,7 @@ def test_a_model_the_server_does_not_list_never_reaches_it(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer
 ) -> None:
     page = open_page(app_url)
+    open_settings(page)
     page.fill("#llmchat-model input", "not-a-listed-model")  # the box takes typing (API clients may)
     page.keyboard.press("Enter")
     send(page, "hi")
@@ -229,10 +233,14 @@ def test_text_files_are_inlined_and_images_sent_as_image_parts(
 ) -> None:
     page = open_page(app_url)
     attach(page, files["fruit.csv"], files["red.png"])
+    page.wait_for_selector("#llmchat-input .llmchat-file-name")  # picked files show their names
+    assert page.locator("#llmchat-input .llmchat-file-name").all_inner_texts() == ["fruit.csv"]
+    assert page.locator("#llmchat-input .thumbnail-item").nth(1).get_attribute("title") == "red.png"
     send(page, "What is in these?")
     page.wait_for_function(
         f"() => [...document.querySelectorAll({BOT!r})].some(e => e.innerText.includes('apple,3'))"
     )
+    assert "fruit.csv" in page.locator(USER).first.inner_text()  # the file shown by its name
     [text, image] = server.chat_bodies[0]["messages"][-1]["content"]
     assert text == {"type": "text", "text": "fruit.csv:\n```csv\nname,qty\napple,3\n```\n\nWhat is in these?"}
     assert image["type"] == "image_url" and image["image_url"]["url"].startswith(
@@ -295,6 +303,7 @@ def test_export_json_imports_back_in_a_fresh_browser(
     send(page, "export me")
     expect_bot(page, "Echo: export me")
     wait_saved(page)
+    open_files(page)
     with page.expect_download() as download:
         page.click("#llmchat-export-json")
     exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
@@ -312,6 +321,7 @@ def test_export_json_imports_back_in_a_fresh_browser(
     saved = tmp_path / "conversation.json"
     saved.write_text(json.dumps(exported), encoding="utf-8")
     fresh = open_page(app_url)
+    open_files(fresh)
     fresh.locator(IMPORT).set_input_files(str(saved))
     fresh.wait_for_selector("text=Imported 2 messages")
     expect_bot(fresh, "Echo: export me")
@@ -332,6 +342,7 @@ def test_invalid_import_shows_why_and_changes_nothing(
     expect_bot(page, "Echo: keep me")
     broken = tmp_path / "broken.json"
     broken.write_text('{"messages": [{"role": "tool", "content": "x"}]}', encoding="utf-8")
+    open_files(page)
     page.locator(IMPORT).set_input_files(str(broken))
     page.wait_for_selector("text=was not imported")
     status = page.locator("#llmchat-import-status").inner_text()

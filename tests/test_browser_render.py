@@ -33,6 +33,7 @@ from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (br
     USER,
     Page,
     browser_fixture,
+    open_files,
     send,
     wait_idle,
     wait_saved,
@@ -254,6 +255,7 @@ def test_an_imported_hostile_conversation_loads_nothing_and_shows_no_form(
     saved = tmp_path / "conversation.json"
     saved.write_text(json.dumps(document), encoding="utf-8")
     seen = visit(app_url)
+    open_files(seen.page)
     seen.page.locator(IMPORT).set_input_files(str(saved))
     seen.page.wait_for_selector("text=Imported 2 messages")
     seen.page.wait_for_function(f"() => document.querySelector({CHAT!r}).innerText.includes('THE END')")
@@ -295,6 +297,7 @@ def test_random_hostile_markdown_stays_inert(
     saved = tmp_path / "fuzz.json"
     saved.write_text(json.dumps({"messages": messages}), encoding="utf-8")
     seen = visit(app_url)
+    open_files(seen.page)
     seen.page.locator(IMPORT).set_input_files(str(saved))
     seen.page.wait_for_selector("text=Imported 400 messages", timeout=60_000)
     seen.page.wait_for_function(

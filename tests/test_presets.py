@@ -29,7 +29,7 @@ def test_shipped_presets_all_load() -> None:
     assert catalog.problems == []
     assert {"local-chat", "local-qa", "openai"} <= set(catalog.presets)
     seed_chat = catalog.presets["local-chat"]
-    assert seed_chat.settings.system_prompt == "あなた日本語の優秀なアシスタントです。"
+    assert seed_chat.settings.system_prompt == "あなたは日本語の優秀なアシスタントです。"
     assert seed_chat.base_url == "http://localhost:8080/v1"
     assert catalog.presets["local-qa"].settings.mode == "qa"
     assert catalog.presets["openai"].settings.api_key is None  # the key comes from the environment

@@ -18,6 +18,8 @@ import httpx
 import pytest
 from gradio_client import Client
 
+from llmchat.core.conversation_store import Conversation
+from llmchat.core.conversation_tree import Tree
 from llmchat.core.presets import PresetError, load_catalog, load_preset
 from llmchat.core.redaction import display_url, mask, redact_text
 from llmchat.engine.embedded import EmbeddedServer, EmbeddedSettings
@@ -26,6 +28,8 @@ from llmchat.engine.servers import ServerResolver
 from llmchat.engine.service import ChatService
 from llmchat.ports import free_port
 from llmchat.testing.openai_server import Behavior, OpenAITestServer
+from llmchat.web.chat_page import ChatPage
+from llmchat.web.conversations import Conversations
 from llmchat.web.handlers import Page
 from tests.conftest import SECRET_KEY, launch_app
 from tests.replies import notes_of
@@ -280,9 +284,11 @@ def test_exports_of_a_conversation_with_failed_turns_hold_no_secret(
     history = turn("creds", "one") + turn("closed", "two") + turn("creds", "three")
     assert len(notes_of(history)) == 2
     page = Page(catalog, ModelDirectory(None, resolver), None)  # type: ignore[arg-type]
+    conversations = Conversations(page, ChatPage(service, page))
     request = types.SimpleNamespace(session_hash="visitor", headers={})
     widgets = ["chat", "Be brief.", 0.3, 0.9, 64, 0, 0, "", False]
-    kept, as_json, as_md, _ = page.persist(history, "creds", *widgets, "", request)  # type: ignore[arg-type]
+    conversation = Conversation(tree=Tree.linear(history))
+    kept, as_json, as_md, _ = conversations.persist(conversation, "creds", *widgets, "", request)  # type: ignore[arg-type]
     exported = Path(as_json.value["path"]).read_text(encoding="utf-8")
     markdown = Path(as_md.value["path"]).read_text(encoding="utf-8")
     assert "Echo: three" in exported and "Echo: three" in markdown

@@ -53,6 +53,17 @@ def test_a_refused_image_is_explained(client: Client, server: OpenAITestServer, 
     assert "does not support image inputs" in body and "**Model**" in body
 
 
+def test_an_image_a_text_only_model_answers_with_nothing_is_explained_as_such(
+    client: Client, server: OpenAITestServer, tmp_path: Path
+) -> None:
+    (tmp_path / "dot.png").write_bytes(PNG)
+    server.enqueue(Behavior(tokens=0, fault="no_finish"))  # 200 OK, no text, no end mark
+    message = {"text": "see?", "files": [handle_file(str(tmp_path / "dot.png"))]}
+    [(title, body)] = notes(client.predict(message, api_name="/chat")).items()
+    assert title == "⚠️ This model may not read images" and "**Model**" in body
+    assert "context window" not in body and "127.0.0.1" not in body and server.base_url not in body
+
+
 def test_a_big_or_binary_file_is_refused_before_anything_is_sent(
     client: Client, server: OpenAITestServer, tmp_path: Path
 ) -> None:

@@ -43,7 +43,8 @@ def test_japanese_browser_gets_japanese_labels_and_notices(
 ) -> None:
     page = open_page(app_url, locale="ja-JP")
     assert page.get_attribute(INPUT, "placeholder") == "何か質問してください"
-    for text in ("プリセット", "モデル", "モード", "🗑️ 会話をクリア", "パラメーター", "⬇️ JSON で保存"):
+    labels = ("新しいチャット", "クリア", "プリセット", "モデル", "モード", "パラメーター", "保存と読み込み")
+    for text in labels:
         assert page.get_by_text(text, exact=True).count() >= 1, text
     pick(page, "llmchat-preset", "Nobody home")
     send(page, "こんにちは")
@@ -68,9 +69,10 @@ def test_lang_option_makes_every_visitor_japanese(
 ) -> None:
     page = open_page(japanese_app, locale="en-US")
     page.wait_for_function(f"() => document.querySelector({INPUT!r}).placeholder === '何か質問してください'")
-    assert page.get_by_text("🗑️ 会話をクリア", exact=True).count() == 1
-    # Gradio's own strings follow too (its "Settings" footer link).
-    page.wait_for_selector("text=設定")
+    assert page.get_by_text("クリア", exact=True).count() == 1
+    # Gradio's own strings follow too (its "Settings" footer link; the footer is hidden by the
+    # page's style sheet, its words are still Gradio's).
+    page.wait_for_function("() => (document.querySelector('footer')?.textContent || '').includes('設定')")
     server.enqueue(Behavior(tokens=50))
     open_parameters(page, "パラメーター")
     type_into(page.locator('input[aria-label="number input for 最大トークン数"]'), "3")
@@ -172,3 +174,31 @@ def test_readme_screenshot_in_japanese(
     open_parameters(page, "パラメーター")
     _screenshot(page, "screenshot-ja.png")
     assert page.evaluate("document.documentElement.lang") == "ja"
+
+
+@pytest.mark.parametrize(
+    ("locale", "question", "answer"),
+    [
+        ("en-US", "What is llama.cpp, in two sentences?", EN_ANSWER),
+        ("ja-JP", "日本の首都はどこですか？", JA_ANSWER),
+    ],
+)
+def test_readme_screenshot_on_a_phone(
+    open_page: Callable[..., Page],
+    showcase_app: str,
+    server: OpenAITestServer,
+    locale: str,
+    question: str,
+    answer: str,
+) -> None:
+    server.set_behavior(Behavior(reply=answer, delay=0.02, first_token_delay=0.3))
+    page = open_page(showcase_app, locale=locale, width=390, height=844)
+    send(page, question)
+    page.wait_for_selector("#llmchat-chat .llmchat-stats")
+    box = page.locator("#llmchat-input").bounding_box()
+    assert box is not None and box["y"] + box["height"] <= 844  # the box on the first screen
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    name = f"screenshot-{locale[:2]}-phone.png"
+    page.screenshot(path=ARTIFACTS / name)
+    if os.environ.get("LLMCHAT_UPDATE_SCREENSHOTS"):
+        page.screenshot(path=ROOT / "docs" / name)

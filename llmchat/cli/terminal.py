@@ -40,7 +40,7 @@ PROGRESS_KINDS = frozenset(
     }
 )
 # Notices that say the answer printed is not the whole answer.
-INCOMPLETE_KINDS = frozenset({"cut_off"})
+INCOMPLETE_KINDS = frozenset({"cut_off", "interrupted"})  # interrupted: a page reloaded mid-answer
 THINKING_PREFIX = "│ "
 
 

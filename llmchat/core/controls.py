@@ -40,7 +40,7 @@ Widget = Literal["slider", "textbox", "checkbox", "radio"]
 # extra body, or not at all (it changes what llmchat does, not what the model does).
 Send = Literal["body", "extra", "none"]
 
-SEED_SYSTEM_PROMPT = "あなた日本語の優秀なアシスタントです。"  # the seed's own words, typo included
+SEED_SYSTEM_PROMPT = "あなたは日本語の優秀なアシスタントです。"  # the seed's, typo fixed
 Number = StrictFloat | StrictInt
 
 

@@ -163,7 +163,7 @@ def restore(
         return None
     history = clean_history(value.get("history"), root, limits)
     try:
-        settings = _settings(value, catalog)
+        settings = settings_of_document(value, catalog)
     except ImportProblem:
         settings = None
     return Snapshot(history, settings) if history or settings else None
@@ -214,7 +214,7 @@ def export_json(messages: list[Message], settings: Settings, model_name: str) ->
 # --- import --------------------------------------------------------------------------------------
 
 
-def _settings(
+def settings_of_document(
     document: dict[str, Any], catalog: PresetCatalog, clamped: dict[str, tuple[Any, Any]] | None = None
 ) -> Settings | None:
     """The settings of an exported or stored conversation, checked like the chat checks them.
@@ -294,6 +294,20 @@ def _content(message: dict[str, Any], index: int, folder: Path) -> Any:
     return blocks
 
 
+def load_json(data: bytes) -> Any:
+    """An imported file's JSON (UTF-8, a BOM allowed), or :class:`ImportProblem`."""
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise ImportProblem("import_not_json", detail=str(exc).splitlines()[0][:120]) from None
+
+
+def history_content(message: dict[str, Any], index: int, folder: Path) -> Any:
+    """An OpenAI message's content as chat content, made safe to show (no image from another
+    host, no form); its ``data:`` images are written under ``folder``."""
+    return safe_message({"role": message.get("role"), "content": _content(message, index, folder)})["content"]
+
+
 def parse_import(
     data: bytes, catalog: PresetCatalog, root: Path, max_bytes: int = MAX_IMPORT_BYTES
 ) -> Snapshot:
@@ -301,10 +315,11 @@ def parse_import(
     images are written under the upload folder ``root``, where the chat reads attachments."""
     if len(data) > max_bytes:
         raise ImportProblem("import_too_large", limit=f"{max_bytes / 1_000_000:g}")
-    try:
-        document = json.loads(data.decode("utf-8-sig"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-        raise ImportProblem("import_not_json", detail=str(exc).splitlines()[0][:120]) from None
+    return parse_document(load_json(data), catalog, root)
+
+
+def parse_document(document: Any, catalog: PresetCatalog, root: Path) -> Snapshot:
+    """One exported conversation, already read as JSON (see :func:`parse_import`)."""
     if isinstance(document, list):
         document = {"messages": document}
     messages = document.get("messages") if isinstance(document, dict) else None
@@ -322,14 +337,13 @@ def parse_import(
             continue
         if role not in ("user", "assistant"):
             raise ImportProblem("import_bad_role", index=index, role=str(role)[:20])
-        # Shown in the chat: made safe (no image from another host, no form); the system prompt
-        # above is not shown there and is kept as written.
-        history.append(safe_message({"role": role, "content": _content(message, index, folder)}))
+        # Shown in the chat: made safe; the system prompt above is not shown there and is kept as written.
+        history.append({"role": role, "content": history_content(message, index, folder)})
     parameters = document.get("parameters")
     if system_prompt is not None and not (isinstance(parameters, dict) and "system_prompt" in parameters):
         document = {**document, "parameters": {**(parameters or {}), "system_prompt": system_prompt}}
     preset = document.get("preset")
     missing = preset if isinstance(preset, str) and preset not in catalog.presets else None
     clamped: dict[str, tuple[Any, Any]] = {}
-    settings = _settings(document, catalog, clamped)
+    settings = settings_of_document(document, catalog, clamped)
     return Snapshot(history, settings, missing_preset=missing and missing[:80], clamped=clamped)

@@ -16,7 +16,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
@@ -66,6 +66,14 @@ class PresetBase(BaseModel):
 
     name: StrictStr | None = Field(None, min_length=1, max_length=80)
     description: StrictStr = Field("", max_length=2000)
+    # The page in Japanese shows these instead (each falls back to the English one).
+    name_ja: StrictStr | None = Field(None, min_length=1, max_length=80)
+    description_ja: StrictStr = Field("", max_length=2000)
+    # The empty chat's welcome line and example prompts (none set: the page's own).
+    welcome: StrictStr = Field("", max_length=500)
+    welcome_ja: StrictStr = Field("", max_length=500)
+    examples: list[Annotated[StrictStr, Field(min_length=1, max_length=300)]] = Field([], max_length=6)
+    examples_ja: list[Annotated[StrictStr, Field(min_length=1, max_length=300)]] = Field([], max_length=6)
 
     # Where and what: None means "environment variable, else the seed's value".
     base_url: StrictStr | None = Field(None, pattern=r"^https?://\S+$")
@@ -120,6 +128,13 @@ class LoadedPreset:
     base_url: str
     model: str
     api_key: SecretStr = field(repr=False)
+
+    def label_in(self, lang: str) -> str:
+        """The preset's name in ``lang`` ("ja": ``name_ja`` when set)."""
+        return (self.settings.name_ja if lang == "ja" else None) or self.label
+
+    def description_in(self, lang: str) -> str:
+        return (self.settings.description_ja if lang == "ja" else "") or self.settings.description
 
     @property
     def slider_max_tokens(self) -> int:
@@ -205,8 +220,19 @@ def _allowed_for(key: str, model: type[BaseModel] | None = None) -> str:
         return "a mapping of key: value"
     if key == "embedded":
         return "a mapping such as {model: smollm2, n_ctx: 2048}"
-    if key in ("api_key", "name", "model", "description"):
+    if key in (
+        "api_key",
+        "name",
+        "model",
+        "description",
+        "name_ja",
+        "description_ja",
+        "welcome",
+        "welcome_ja",
+    ):
         return "text"
+    if key in ("examples", "examples_ja"):
+        return "a list of at most 6 prompts, each up to 300 characters"
     return ""
 
 

@@ -130,7 +130,11 @@ async def stream_answer(
     view.add_answer(answer)
     view.end_thinking()
     view.finish_reason = outcome.finish_reason
-    if outcome.finish_reason is None and not outcome.chunks:
+    if outcome.finish_reason is None and not outcome.chunks and sent_images:
+        # Nothing at all for a message with an image: a text-only model (llama-cpp-python without
+        # a vision handler does this), not the context window that empty_stream suggests.
+        view.after.append(Notice("images_unanswered"))
+    elif outcome.finish_reason is None and not outcome.chunks:
         view.after.append(errors.empty_stream(preset.base_url))
     elif outcome.finish_reason is None:
         view.after.append(errors.cut_off(None, outcome.chunks, secrets))

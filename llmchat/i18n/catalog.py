@@ -181,6 +181,17 @@ NOTICES: dict[str, Entry] = {
             "OpenAI 互換のエンドポイントですか？ 多くは `base_url` の末尾が `/v1` です。",
         ),
     ),
+    "images_unanswered": Entry(
+        Text("⚠️ This model may not read images", "⚠️ このモデルは画像を読めないようです"),
+        Text(
+            "The server sent nothing back for a message with an image: the model probably reads text "
+            "only. Pick a model that understands images (a vision model) under **Model**, or send your "
+            "message without the image.",
+            "画像つきのメッセージに対してサーバーから何も返ってきませんでした。このモデルはテキストしか"
+            "読めないようです。**モデル** で画像を理解できるモデル（ビジョンモデル）を選ぶか、画像なしで"
+            "送ってください。",
+        ),
+    ),
     "empty_stream": Entry(
         Text("⚠️ The server sent no answer", "⚠️ サーバーから回答が届きませんでした"),
         Text(
@@ -199,6 +210,15 @@ NOTICES: dict[str, Entry] = {
         Text(
             "{why} What arrived ({chunks} chunks) is kept above. Press Retry to ask again.",
             f"{{why}} 届いた分（{{chunks}} チャンク）は上に残してあります。もう一度聞くには{_RETRY_JA}。",
+        ),
+    ),
+    "interrupted": Entry(
+        Text("✂️ The answer was cut off", "✂️ 回答が途中で切れました"),
+        Text(
+            "The page was reloaded or closed while this answer streamed; what had arrived is kept "
+            "above. Press Retry to ask again.",
+            f"回答の受信中にページが再読み込みされたか閉じられました。届いた分は上に残してあります。"
+            f"もう一度聞くには{_RETRY_JA}。",
         ),
     ),
     "why_no_finish": Entry(

@@ -15,7 +15,7 @@ from pydantic import model_validator
 from starlette.middleware import Middleware
 
 from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
-from llmchat.web import csp
+from llmchat.web import csp, page_assets
 from llmchat.web.cache_sweep import CacheSweeper
 from llmchat.web.i18n import label
 from llmchat.web.route_guard import PrivateRouteGuard
@@ -52,6 +52,7 @@ class ChatApp(gr.Blocks):
     llmchat_i18n: gr.I18n | None = None
     llmchat_limits: VisitorLimits = DEFAULT_LIMITS
     llmchat_sweeper: CacheSweeper | None = None
+    llmchat_head: str = ""
 
     def page_only_names(self) -> set[str]:
         """API names of the handlers only the page itself calls: every one not in the API docs
@@ -71,6 +72,10 @@ class ChatApp(gr.Blocks):
 
     def launch(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("i18n", self.llmchat_i18n)
+        kwargs.setdefault("theme", page_assets.theme())
+        if self.llmchat_head:
+            head = kwargs.get("head")
+            kwargs["head"] = self.llmchat_head if not head else f"{self.llmchat_head}\n{head}"
         kwargs.setdefault("max_file_size", self.llmchat_limits.max_upload_bytes)
         # Gradio's run history page (/gradio_api/runs) records API calls in the browser: a chat
         # keeps its own conversations, so it is off.

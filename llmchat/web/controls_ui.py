@@ -85,5 +85,35 @@ def with_control_parameters(
     return function
 
 
+def settings_handler(
+    method: Callable[..., Any], before: Sequence[str], event: Any = None
+) -> Callable[..., Any]:
+    """``method`` as a handler taking ``before`` inputs, the preset, every control, the model,
+    the event's data (when ``event``, a Gradio event data class, is given) and the request.
+
+    Gradio passes the ``gr.Request`` (and event data) only to parameters it sees by their type
+    hints, which a ``*rest`` signature hides; this gives the handler one named parameter each.
+    """
+    positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    first = [inspect.Parameter(name, positional) for name in (*before, "preset")]
+    after = [inspect.Parameter("model", positional)]
+    if event is not None:
+        after.append(inspect.Parameter("data", positional, annotation=event))
+    after.append(inspect.Parameter("request", positional, annotation=gr.Request))
+    if inspect.isasyncgenfunction(method):
+
+        async def wrapper(*args: Any) -> Any:
+            async for update in method(*args):
+                yield update
+
+    else:
+
+        def wrapper(*args: Any) -> Any:  # type: ignore[misc]
+            return method(*args)
+
+    wrapper.__name__ = method.__name__
+    return with_control_parameters(wrapper, first, after)
+
+
 def _annotation(control: Control) -> Any:
     return {"slider": float, "checkbox": bool, "radio": str}.get(control.widget or "", str)

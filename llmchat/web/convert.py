@@ -44,3 +44,26 @@ def reply(view: TurnView, lang: Lang) -> Reply:
         title = stats_line(view.stats, lang)
         messages.append({"role": "assistant", "content": "", "metadata": {"title": title, "status": "done"}})
     return safe_reply(messages)
+
+
+def page_reply(view: TurnView, lang: Lang) -> tuple[list[dict[str, Any]], str]:
+    """The view as the page's chat shows it: the turn's messages, and its stats line apart.
+
+    The page draws the stats as one muted line under the answer (``llmchat/web/assets``), not as
+    a message, so that the message's Copy button copies the answer alone.
+    """
+    messages = [notice_message(notice, lang) for notice in view.before]
+    if view.thinking:
+        metadata: dict[str, Any] = {"title": notice_text(Notice("thinking"), lang)[0]}
+        if view.thinking_seconds is None:
+            metadata["status"] = "pending"
+        else:
+            metadata.update(status="done", duration=round(view.thinking_seconds, 1))
+        messages.append({"role": "assistant", "content": view.thinking, "metadata": metadata})
+    if view.answer:
+        messages.append({"role": "assistant", "content": view.answer})
+    messages.extend(notice_message(notice, lang) for notice in view.after)
+    # Without the ⏱ the terminal and the older page show: it needs an emoji font, and a muted
+    # line under the answer says what it is without it.
+    stats = stats_line(view.stats, lang).removeprefix("⏱").strip() if view.stats else ""
+    return safe_reply(messages), stats

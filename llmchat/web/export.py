@@ -9,12 +9,19 @@ from llmchat.i18n import Lang, label_text
 
 
 def export_markdown(
-    messages: list[Message], settings: Settings, preset_label: str, model_name: str, lang: Lang
+    messages: list[Message],
+    settings: Settings,
+    preset_label: str,
+    model_name: str,
+    lang: Lang,
+    title: str = "",
 ) -> str:
-    """``messages`` from :func:`llmchat.core.conversation_file.openai_messages`; the system prompt
-    and the controls' values are taken from ``settings``."""
+    """``messages`` from :func:`llmchat.core.conversation_file.openai_messages` (the branch on
+    screen: Markdown is for reading, one answer per question); the system prompt and the
+    controls' values are taken from ``settings``."""
     values = settings.values
-    lines = [f"# {label_text('md_title', lang)}", ""]
+    heading = " ".join(title.split()) or label_text("md_title", lang)
+    lines = [f"# {heading}", ""]
     lines.append(label_text("md_settings", lang, preset=preset_label, model=model_name, mode=values["mode"]))
     shown = [
         f"{control.name} {values[control.name]}"

@@ -1,16 +1,15 @@
-"""The page's event handlers: the model picker, keeping the conversation in the browser,
-export and import. :mod:`llmchat.web.app` lays the page out and wires these to its components.
+"""The page's settings handlers: the model picker, the preset's description, welcome and the
+note when a preset switch changes values. :mod:`llmchat.web.app` lays the page out and wires
+these to its components; the chat is :mod:`llmchat.web.chat_page`, the saved conversations
+:mod:`llmchat.web.conversations`.
 
 Every handler that writes text for people takes the ``gr.Request`` to answer in the visitor's
-language; every value that comes from the browser (the kept conversation, an imported file, the
-picked model) is checked here or in :mod:`llmchat.core.conversation_file` before it is used.
+language; every value that comes from the browser (the picked model) is checked before it is used.
 """
 
 from __future__ import annotations
 
 import atexit
-import hashlib
-import inspect
 import shutil
 import tempfile
 import time
@@ -20,28 +19,78 @@ from typing import Any
 import gradio as gr
 
 from llmchat.core import controls
-from llmchat.core import conversation_file as conversations
-from llmchat.core.conversation_file import ImportProblem, Settings, Snapshot
+from llmchat.core.conversation_file import Settings
 from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.core.presets import LoadedPreset, PresetCatalog
+from llmchat.core.safe_markdown import safe_markdown
 from llmchat.engine.models import ModelDirectory, choices
 from llmchat.web import i18n
-from llmchat.web.controls_ui import values_of, widget_updates, with_control_parameters
-from llmchat.web.export import export_markdown
-from llmchat.web.i18n import Lang, label, request_lang
-from llmchat.web.uploads import upload_root
+from llmchat.web.controls_ui import values_of
+from llmchat.web.i18n import Lang, request_lang
 
-# Outputs that show a conversation: chatbot, its state and value, preset, the controls, info, model.
-SHOWN = 3 + 1 + len(controls.VISITOR_CONTROLS) + 2
 EXPORT_TTL = 600.0  # seconds an export file is kept for its download button
+MAX_EXAMPLES = 4
 
 
-def describe_preset(preset: LoadedPreset) -> str:
-    """The short line under the picker: the preset and its model (same in every language)."""
-    parts = [f"**{preset.label}** · `{preset.model}`"]
-    if preset.settings.description:
-        parts.append(preset.settings.description)
-    return " — ".join(parts)
+def describe_preset(preset: LoadedPreset, lang: Lang = "en") -> str:
+    """The short line under the picker: the preset, its model and its description, in ``lang``."""
+    parts = [f"**{preset.label_in(lang)}** · `{preset.model}`"]
+    description = preset.description_in(lang)
+    if description:
+        parts.append(description)
+    return safe_markdown(" — ".join(parts))
+
+
+def preset_choices(catalog: PresetCatalog, lang: Lang) -> list[tuple[str, str]]:
+    """The preset picker's choices, named in ``lang``."""
+    return [(p.label_in(lang), p.id) for p in catalog.presets.values()]
+
+
+def welcome(preset: LoadedPreset, lang: Lang) -> tuple[str, list[dict[str, str]]]:
+    """The empty chat's welcome (Markdown) and example prompts, the preset's own or the page's."""
+    s = preset.settings
+    title = (s.welcome_ja if lang == "ja" else "") or s.welcome or i18n.text("welcome", lang)
+    examples = (s.examples_ja if lang == "ja" else []) or s.examples
+    if not examples:
+        examples = [i18n.text(f"example_{n}", lang) for n in range(1, 4)]
+    prompts = [{"text": text, "display_text": text} for text in examples[:MAX_EXAMPLES]]
+    hint = i18n.text("welcome_hint", lang)
+    return safe_markdown(f"### {title}\n\n{hint}"), prompts
+
+
+def _shown(control: controls.Control, value: Any, lang: Lang) -> str:
+    if control.name == "mode" and value in control.choices:
+        return i18n.text(f"mode_{value}", lang).split(" ")[0]
+    return "–" if value in (None, "") else str(value)
+
+
+def _same(control: controls.Control, a: Any, b: Any) -> bool:
+    if control.widget == "slider" and isinstance(a, int | float) and isinstance(b, int | float):
+        return abs(float(a) - float(b)) < 1e-9
+    return a == b or (a in (None, "") and b in (None, ""))
+
+
+def switch_note(shown: dict[str, Any], old: LoadedPreset | None, preset: LoadedPreset, lang: Lang) -> str:
+    """The one line that says which values the visitor set a preset switch replaced (empty: none).
+
+    ``shown``: the controls as they were; ``old``: the preset they came from (a value that is not
+    that preset's own is one the visitor set). A value the new preset keeps is not mentioned.
+    """
+    changed = []
+    for control in controls.VISITOR_CONTROLS:
+        before = shown.get(control.name)
+        after = control.to_widget(getattr(preset.settings, control.name))
+        own = control.to_widget(getattr(old.settings, control.name)) if old is not None else after
+        if _same(control, before, after) or _same(control, before, own):
+            continue
+        name = i18n.text(control.label, lang)
+        if control.kind == "text" or control.widget == "checkbox":
+            changed.append(i18n.text("note_replaced", lang, name=name))
+        else:
+            changed.append(f"{name} {_shown(control, before, lang)} → {_shown(control, after, lang)}")
+    if not changed:
+        return ""
+    return i18n.text("note_switched", lang, preset=preset.label_in(lang), changes=" · ".join(changed))
 
 
 def settings_of(preset: LoadedPreset, model: str, widgets: list[Any]) -> Settings:
@@ -71,15 +120,18 @@ class Page:
         models: ModelDirectory,
         forced: Lang | None,
         limits: VisitorLimits = DEFAULT_LIMITS,
+        default_preset: str | None = None,
     ) -> None:
         self.catalog = catalog
+        self.default_preset = default_preset or next(iter(catalog.presets))
+        self.shown_controls = controls.VISITOR_CONTROLS
         self.models = models
         self.forced = forced
         self.limits = limits
         self.exports = Path(tempfile.mkdtemp(prefix="llmchat-exports-"))
         atexit.register(shutil.rmtree, self.exports, ignore_errors=True)
 
-    def _sweep_exports(self) -> None:
+    def sweep_exports(self) -> None:
         """Remove the export files of visitors who have not changed their conversation for a while
         (their download buttons were refreshed since, or the tab is gone)."""
         cutoff = time.time() - EXPORT_TTL
@@ -121,99 +173,21 @@ class Page:
         """Another preset was picked: its own model, and its server's list."""
         return await self._picker(preset_id, "", self.lang(request), refresh=False)
 
-    def persist_handler(self) -> Any:
-        """:meth:`persist` with a signature naming each control (Gradio reads it to pass the
-        request, and the widgets' values in order)."""
-
-        def persist(history: list[dict[str, Any]], preset_id: str, *rest: Any) -> list[Any]:
-            return self.persist(history, preset_id, *rest)
-
-        positional = inspect.Parameter.POSITIONAL_OR_KEYWORD
-        before = [inspect.Parameter("history", positional), inspect.Parameter("preset_id", positional)]
-        after = [
-            inspect.Parameter("model", positional),
-            inspect.Parameter("request", positional, annotation=gr.Request),
-        ]
-        return with_control_parameters(persist, before, after)
-
-    def persist(self, history: list[dict[str, Any]], preset_id: str, *rest: Any) -> list[Any]:
-        """After every change of the conversation: keep it in the browser, refresh the exports.
-
-        ``rest`` is the controls' widgets (in ``VISITOR_CONTROLS`` order), the model, the request.
-        """
-        *widgets, model, request = rest
-        # ChatInterface blanks the placeholder while it answers and never puts it back.
-        placeholder = gr.update(placeholder=str(label("placeholder")))
+    def preset_switched(self, conversation: Any, preset_id: str, *rest: Any) -> Any:
+        """A preset was picked: a note naming the values the visitor had set that it replaced.
+        ``rest``: the controls as they were (Gradio reads the inputs when the event fires, before
+        the new preset's values are shown), the request. The preset they came from is the one
+        the conversation was last kept with (the page's default for a new one)."""
+        *widgets, request = rest
         preset = self.catalog.presets.get(preset_id)
         if preset is None:
-            return [gr.skip(), gr.skip(), gr.skip(), placeholder]
-        settings = settings_of(preset, model, widgets)
-        # The page sends the conversation it shows; like any visitor input it is checked and
-        # bounded (attachments only from the upload folder, text and size limits).
-        root = upload_root()
-        history = conversations.clean_history(history or [], root, self.limits)
-        self._sweep_exports()
-        if not history:
-            empty = gr.DownloadButton(value=None, interactive=False)
-            return [conversations.stored([], settings), empty, empty, placeholder]
-        model_name = settings.model or preset.model
-        folder = self.exports / hashlib.sha256(str(request.session_hash).encode()).hexdigest()[:24]
-        folder.mkdir(exist_ok=True)
-        folder.touch()  # its age says when this visitor last changed the conversation
-        files = conversations.export_files(root, self.limits)
-        messages = conversations.openai_messages(history, settings.values["system_prompt"], files)
-        as_json = folder / "llmchat-conversation.json"
-        as_json.write_text(conversations.export_json(messages, settings, model_name), encoding="utf-8")
-        as_md = folder / "llmchat-conversation.md"
-        markdown = export_markdown(messages, settings, preset.label, model_name, self.lang(request))
-        as_md.write_text(markdown, encoding="utf-8")
-        return [
-            conversations.stored(history, settings),
-            gr.DownloadButton(value=str(as_json), interactive=True),
-            gr.DownloadButton(value=str(as_md), interactive=True),
-            placeholder,
-        ]
+            return gr.skip()
+        settings = getattr(conversation, "settings", None)
+        old = self.catalog.presets.get(settings.preset if settings else self.default_preset)
+        note = switch_note(values_of(widgets), old, preset, self.lang(request))
+        return gr.update(value=note, visible=bool(note))
 
-    def _apply(self, snapshot: Snapshot) -> list[Any]:
-        """Outputs that show a snapshot: chat (x3), preset, controls + info, model."""
-        history = snapshot.history
-        settings = snapshot.settings
-        if settings is None:
-            return [history, history, history, *[gr.skip()] * (SHOWN - 3)]
-        preset = self.catalog.presets[settings.preset]
-        shown = widget_updates(preset, settings.values)
-        return [history, history, history, preset.id, *shown, describe_preset(preset), settings.model]
-
-    def restore(self, value: Any) -> list[Any]:
-        """On page load: the conversation this browser kept, if any."""
-        snapshot = conversations.restore(value, self.catalog, upload_root(), self.limits)
-        if snapshot is None:
-            return [gr.skip()] * SHOWN
-        return self._apply(snapshot)
-
-    def import_file(self, file: str | None, request: gr.Request) -> list[Any]:
-        """A file from Import JSON: everything it holds, or nothing and a message why."""
-        lang = self.lang(request)
-        if not file:
-            return [*[gr.skip()] * SHOWN, gr.skip()]
-        name = Path(file).name.replace("`", "'")[:120]
-        limit = self.limits.max_upload_bytes
-        try:
-            if Path(file).stat().st_size > limit:  # checked before reading it into memory
-                raise ImportProblem("import_too_large", limit=f"{limit / 1_000_000:g}")
-            data = Path(file).read_bytes()
-            snapshot = conversations.parse_import(data, self.catalog, upload_root(), limit)
-        except ImportProblem as exc:
-            reason = i18n.text(exc.key, lang, **exc.params)
-            failed = i18n.text("import_failed", lang, name=name, reason=reason)
-            return [*[gr.skip()] * SHOWN, gr.update(value=failed, visible=True)]
-        except OSError as exc:
-            reason = i18n.text("import_not_json", lang, detail=type(exc).__name__)
-            failed = i18n.text("import_failed", lang, name=name, reason=reason)
-            return [*[gr.skip()] * SHOWN, gr.update(value=failed, visible=True)]
-        message = i18n.text("imported", lang, count=len(snapshot.history), name=name)
-        if snapshot.missing_preset:
-            message += " " + i18n.text("import_preset_missing", lang, preset=snapshot.missing_preset)
-        for key, (given, used) in snapshot.clamped.items():
-            message += " " + i18n.text("import_clamped", lang, name=key, given=given, used=used)
-        return [*self._apply(snapshot), gr.update(value=message, visible=True)]
+    def describe(self, preset_id: str, request: gr.Request) -> Any:
+        """The preset's line, in the visitor's language."""
+        preset = self.catalog.presets.get(preset_id)
+        return gr.skip() if preset is None else describe_preset(preset, self.lang(request))
