@@ -144,3 +144,25 @@ def test_screenshots(server: OpenAITestServer, fresh_app_url: str, open_page: Ca
         gauge_text(page, r"/ 2,048 tokens$")
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=ARTIFACTS / f"gauge-{width}x{height}.png")
+
+
+def test_follows_the_conversation_on_screen(
+    server: OpenAITestServer, fresh_app_url: str, open_page: Callable[..., Page]
+) -> None:
+    """After a turn, on a new chat and on opening a kept conversation, with the box empty."""
+    from tests.test_ui_saved_conversations import ask, new_chat, open_item, wait_listed
+
+    server.tokenizer, server.n_ctx = "llama.cpp", 2048
+    page = open_page(fresh_app_url)
+    empty = f"{by_tokenizer([SYSTEM, '']):,} / 2,048 tokens"
+    expect_gauge(page, empty)
+    ask(page, "What is the capital of France?")
+    wait_for_bodies(server, 1, page)
+    reply = "Echo: What is the capital of France?"
+    after = by_tokenizer([SYSTEM, "What is the capital of France?", reply, ""])
+    expect_gauge(page, f"{after:,} / 2,048 tokens")
+    new_chat(page)
+    expect_gauge(page, empty)
+    wait_listed(page, ["What is the capital of France?"])
+    open_item(page, "What is the capital of France?")
+    expect_gauge(page, f"{after:,} / 2,048 tokens")
