@@ -147,7 +147,7 @@ def test_the_pages_own_handlers_cannot_be_called_by_name(url: str, server: OpenA
     info = httpx.get(url + "gradio_api/info", timeout=10).json()
     assert set(info["named_endpoints"]) == {"/chat", "/preset_values"}
     names = ("persist", "start", "open", "send", "retry", "act", "import_file", "export_all")
-    names += ("refresh_models",)
+    names += ("refresh_models", "gauge")
     for name in (*names, "_take", "lambda", "preset_switched", "new_chat", "unclear"):
         for route in (f"gradio_api/call/{name}", f"gradio_api/call/v2/{name}", f"gradio_api/run/{name}"):
             response = httpx.post(url + route, json={"data": []}, timeout=10)

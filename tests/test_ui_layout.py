@@ -93,9 +93,12 @@ def test_the_chat_is_the_first_screen_and_the_box_stays_at_the_bottom(
         expect_bot(page, f"Echo: turn {turn}\n\nline two\n\nline three")
         page.wait_for_selector("#llmchat-input button.submit-button")
     shot(page, f"{tag}-long")
-    # The box is in the first screen, at its bottom; the page itself does not scroll.
+    # The box is in the first screen, at its bottom (only the context gauge's line under it);
+    # the page itself does not scroll.
     assert inside(page, "#llmchat-input", width, height)
-    assert box(page, "#llmchat-input")["y"] + box(page, "#llmchat-input")["height"] > height - 40
+    assert inside(page, "#llmchat-context", width, height)
+    assert box(page, "#llmchat-input")["y"] + box(page, "#llmchat-input")["height"] > height - 70
+    assert box(page, "#llmchat-context")["y"] + box(page, "#llmchat-context")["height"] > height - 40
     assert overflow(page) == {"wide": 0, "scrolled": 0}
     chat = box(page, "#llmchat-chat")
     assert chat["height"] > height * 0.6  # the conversation fills the height

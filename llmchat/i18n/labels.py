@@ -105,6 +105,15 @@ LABELS: dict[str, dict[str, str]] = {
         "import_bad_parameters": "its parameters are invalid: {detail}",
         "md_title": "llmchat conversation",
         "md_image": "🖼️ (image)",
+        "gauge": "{mark}{used:,} / {window:,} tokens",
+        "gauge_title": (
+            "Tokens the next message would use (conversation, message and attachments), out of the "
+            "model's context window; {max_tokens:,} more are kept free for the answer."
+        ),
+        "gauge_estimated": "~ estimated: the server has no tokenizer endpoint.",
+        "gauge_left_out": "sending leaves {count} older messages out",
+        "gauge_summarized": "sending summarizes {count} older messages",
+        "gauge_unknown": "context size unknown",
     },
     "ja": {
         "preset": "プリセット",
@@ -201,5 +210,14 @@ LABELS: dict[str, dict[str, str]] = {
         "import_bad_parameters": "パラメーターが正しくありません: {detail}",
         "md_title": "llmchat の会話",
         "md_image": "🖼️（画像）",
+        "gauge": "{mark}{used:,} / {window:,} トークン",
+        "gauge_title": (
+            "次のメッセージで使うトークン数（会話・メッセージ・添付ファイル）とモデルのコンテキスト長。"
+            "さらに {max_tokens:,} トークンを回答のために空けておきます。"
+        ),
+        "gauge_estimated": "~ は推定値です（サーバーにトークナイザーのエンドポイントがありません）。",
+        "gauge_left_out": "送信すると古いメッセージ {count} 件が送られません",
+        "gauge_summarized": "送信すると古いメッセージ {count} 件を要約します",
+        "gauge_unknown": "コンテキスト長が不明",
     },
 }

@@ -39,9 +39,10 @@ from llmchat.web import i18n, page_assets
 from llmchat.web.api import make_chat_function, wire_api
 from llmchat.web.chat_app import ChatApp, message_box, problems_markdown
 from llmchat.web.chat_page import ChatPage
+from llmchat.web.context_gauge import GaugeHandler
 from llmchat.web.controls_ui import make_widget, widget_updates
 from llmchat.web.conversations import Conversations
-from llmchat.web.events import Parts, wire_events
+from llmchat.web.events import Parts, wire_events, wire_gauge
 from llmchat.web.handlers import Page, describe_preset, welcome
 from llmchat.web.i18n import label
 from llmchat.web.uploads import upload_root
@@ -176,6 +177,8 @@ def _render_chat(parts: Parts, first: LoadedPreset) -> None:
             autofocus=True,
             elem_id="llmchat-input",
         )
+        # Filled by the gauge handler once the page has loaded (llmchat.web.context_gauge).
+        parts.gauge = gr.HTML("", padding=False, elem_id="llmchat-context")
     hidden = {
         "doc": gr.Textbox(visible="hidden", elem_id="llmchat-doc"),
         "imports": gr.Textbox(visible="hidden", elem_id="llmchat-imports"),
@@ -242,6 +245,7 @@ def build_demo(
             return [*widget_updates(preset), describe_preset(preset)]
 
         wire_events(demo, parts, page, chat, Conversations(page, chat), preset_values, concurrency)
+        wire_gauge(parts, GaugeHandler(service, page))
         if forced:
             script = i18n.force_locale_js(forced)
             if script:

@@ -66,6 +66,30 @@ def question_message(text: str, files: list[str]) -> dict[str, Any]:
     return {"role": "user", "content": blocks}
 
 
+def turn_request(
+    text: str,
+    files: list[str],
+    history: list[dict[str, Any]],
+    preset: str,
+    widgets: list[Any],
+    model: str,
+    request: gr.Request | None,
+) -> TurnRequest:
+    """The service's request for a turn from the page, as a send makes it (and the context
+    gauge measures it: the same request, so the gauge counts what a send would send)."""
+    session, address = visitor(request)
+    return TurnRequest(
+        message=text,
+        preset=preset,
+        files=files,
+        history=history,
+        controls=values_of(widgets),
+        model=model or "",
+        session=session,
+        address=address,
+    )
+
+
 def _question_parts(message: dict[str, Any]) -> tuple[str, list[str]]:
     """``(text, file paths)`` of a question node's message, to ask it again."""
     content = message.get("content")
@@ -118,17 +142,7 @@ class ChatPage:
         tree = conversation.tree
         self.keep_settings(conversation, preset, model, widgets)
         conversation.updated = now_ms()
-        session, address = visitor(request)
-        turn = TurnRequest(
-            message=text,
-            preset=preset,
-            files=files,
-            history=history,
-            controls=values_of(widgets),
-            model=model or "",
-            session=session,
-            address=address,
-        )
+        turn = turn_request(text, files, history, preset, widgets, model, request)
         lang = self.page.lang(request)
         yield self.shown(conversation)  # the question at once, kept at once
         saved = time.monotonic()

@@ -106,6 +106,11 @@ def settings_handler(
             async for update in method(*args):
                 yield update
 
+    elif inspect.iscoroutinefunction(method):
+
+        async def wrapper(*args: Any) -> Any:  # type: ignore[misc]
+            return await method(*args)
+
     else:
 
         def wrapper(*args: Any) -> Any:  # type: ignore[misc]

@@ -20,6 +20,7 @@ from typing import Any
 import gradio as gr
 
 from llmchat.web.chat_page import ChatPage, box_update
+from llmchat.web.context_gauge import GaugeHandler
 from llmchat.web.controls_ui import settings_handler, with_control_parameters
 from llmchat.web.conversations import Conversations
 from llmchat.web.handlers import Page
@@ -64,6 +65,7 @@ class Parts:
     chatbot: gr.Chatbot | None = None
     textbox: gr.MultimodalTextbox | None = None
     clear: gr.Button | None = None
+    gauge: gr.HTML | None = None
 
 
 def _take(message: Any) -> list[Any]:
@@ -196,5 +198,26 @@ def wire_events(
     ).then(
         None,
         js="() => setTimeout(() => document.querySelector('#llmchat-download-all')?.click(), 50)",
+        **PRIVATE,
+    )
+
+
+def wire_gauge(parts: Parts, gauge: GaugeHandler) -> None:
+    """The context gauge: measured again when the conversation changes (the kept document
+    changes after a turn, on opening, switching, clearing, undoing), when the settings change,
+    and while the visitor types. ``always_last``: while one measurement runs, the page keeps only
+    the newest change and asks once it is back, so typing sends at most one request at a time."""
+    textbox, doc = parts.textbox, parts.hidden["doc"]
+    assert textbox is not None and parts.gauge is not None
+    triggers = [textbox.change, doc.change, parts.preset.change, parts.model.change]
+    triggers += [c.change for c in parts.controls]
+    gr.on(
+        triggers,
+        settings_handler(gauge.gauge, ["message", "conversation"]),
+        [textbox, parts.conversation, parts.preset, *parts.controls, parts.model],
+        parts.gauge,
+        trigger_mode="always_last",
+        queue=False,
+        show_progress="hidden",
         **PRIVATE,
     )
