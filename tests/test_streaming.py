@@ -110,4 +110,6 @@ def test_many_answers_at_once_share_a_bounded_update_rate() -> None:
     # The first piece still goes out at once: counted in pieces, not seconds, so a busy machine
     # (which slows the source as much as the coalescer) cannot fail it.
     assert all(updates[0][1] == pieces[0] for updates in crowd)
-    assert max(len(updates) for updates in crowd) <= 6
+    # At most 4 updates a second each (+ the first and the last), over however long the answers
+    # took: a busy machine stretches the 0.6 s, and the bound with it.
+    assert all(len(updates) <= 4 * updates[-1][0] + 2 for updates in crowd)
