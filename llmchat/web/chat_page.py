@@ -96,6 +96,13 @@ def _question_parts(message: dict[str, Any]) -> tuple[str, list[str]]:
     return content_text(content), [path for path, _ in content_files(content)]
 
 
+def _question_node(tree: Tree, data: Any) -> int | None:
+    """The tree node of the question a Retry or Edit event points at; None for anything else."""
+    index = _index(data.index)
+    node = tree.locate(index) if index is not None else None
+    return node if node is not None and tree.nodes[node].role == "user" else None
+
+
 def _index(value: Any) -> int | None:
     """A message index from an event (an int; Gradio's older form is a tuple)."""
     if isinstance(value, list | tuple) and value:
@@ -224,9 +231,8 @@ class ChatPage:
         """Retry: another answer to the question, next to the earlier ones (``2/2``)."""
         *widgets, model, data, request = rest
         tree = conversation.tree
-        index = _index(data.index)
-        node = tree.locate(index) if index is not None else None
-        if node is None or tree.nodes[node].role != "user":
+        node = _question_node(tree, data)
+        if node is None:
             yield [gr.skip(), gr.skip()]
             return
         text, files = _question_parts(tree.nodes[node].messages[0])
@@ -243,10 +249,9 @@ class ChatPage:
         """An edited question: a new branch from where the question was; the old one is kept."""
         *widgets, model, data, request = rest
         tree = conversation.tree
-        index = _index(data.index)
-        node = tree.locate(index) if index is not None else None
+        node = _question_node(tree, data)
         value = data.value if isinstance(data.value, str) else content_text(data.value)
-        if node is None or tree.nodes[node].role != "user" or not isinstance(value, str):
+        if node is None or not isinstance(value, str):
             yield [tree.history(), gr.skip()]
             return
         _, files = _question_parts(tree.nodes[node].messages[0])
