@@ -16,21 +16,11 @@ from typing import Any
 
 import pytest
 
+from llmchat.testing.chromium import CHROMIUM, CHROMIUM_ARGS
 from llmchat.testing.openai_server import OpenAITestServer
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
-CHROMIUM = os.environ.get("LLMCHAT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TIMEOUT = 15_000  # ms; an answer from the test server takes well under a second
 INPUT = "#llmchat-input textarea"
 BOT = '#llmchat-chat [data-testid="bot"]'

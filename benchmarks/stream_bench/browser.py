@@ -10,20 +10,10 @@ from benchmarks.common.llm_process import LLMServer
 from benchmarks.common.log import log
 from benchmarks.stream_bench.figures import Run
 from benchmarks.stream_bench.texts import first_difference, mixed_text
+from llmchat.testing.chromium import CHROMIUM_ARGS
 
 # The chat's text box: llmchat's elem_id, or the English placeholder (older versions).
 TEXTBOX = "#llmchat-input textarea, textarea[placeholder='Ask a question']"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 # All browser times are taken inside the page (performance.now(), checked on every animation frame),
 # so the DevTools round trip to Python does not count. ``window.__bench`` collects them.

@@ -21,7 +21,7 @@ from benchmarks.common.log import log
 from benchmarks.common.machine import OthersMeter
 from benchmarks.common.paths import ROOT
 from benchmarks.embedded_rate import embedded_bench
-from benchmarks.stream_bench.browser import CHROMIUM, browser_bench
+from benchmarks.stream_bench.browser import browser_bench
 from benchmarks.stream_bench.crowd import Crowd, crowd_bench
 from benchmarks.stream_bench.figures import Run
 from benchmarks.stream_bench.paired import paired_bench
@@ -29,6 +29,7 @@ from benchmarks.stream_bench.plot import plot
 from benchmarks.stream_bench.py_spy import find_py_spy, profile_bench
 from benchmarks.stream_bench.report import report
 from llmchat.settings import DEFAULT_CONCURRENCY
+from llmchat.testing.chromium import CHROMIUM
 
 DEFAULT_PNG = ROOT / "docs" / "bench_stream.png"
 LOW_CONCURRENCY = 64  # llmchat's default before it was measured too low for 100 visitors
