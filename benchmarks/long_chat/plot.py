@@ -142,7 +142,11 @@ def plot(
     fig.suptitle(
         f"{last}-turn chat with SmolLM2-135M on llama_cpp.server (n_ctx {n_ctx}, max_tokens "
         f"{(app or seed).max_tokens}, {os.cpu_count()} cores): "
-        "llmchat's context budget vs. the seed's Simple Chat"
+        + (
+            "llmchat's context budget vs. the seed's Simple Chat"
+            if seed
+            else "llmchat, overflow: drop vs. overflow: summarize"
+        )
         + (
             f"\n{pause:g} s reading time after each llmchat answer (its cache warm-up runs then)"
             if pause
