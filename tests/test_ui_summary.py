@@ -156,7 +156,7 @@ def test_summarize_older_turns_on_a_preset_that_drops(
     shown = note_title(page, r"^Summary of \d+ earlier messages$")
     assert shown == f"Summary of {count} earlier messages"  # what the send would have left out
     assert len(summaries_asked(server)) == 1 and len(chats(server)) == 2
-    page.keyboard.press("Enter")  # the message still in the box
+    page.locator(INPUT).press("Enter")  # the message still in the box
     body = wait_for_bodies(server, 4, page)[3]
     assert body["messages"][0]["content"].endswith("SUMMARY: two long questions about many things.")
     assert len(body["messages"]) == 1 + 4 - count + 1
@@ -170,7 +170,7 @@ def test_where_no_window_is_known_the_refusal_offers_a_summary(
 ) -> None:
     """The server refuses a request as too long without saying its size: the notice says what to
     set and offers the button; the summary made then gets the question through."""
-    server.enforce_window, server.overflow_style = 700, "vague"
+    server.enforce_window, server.overflow_style = 480, "vague"  # the fourth turn is refused
     page = open_page(fresh_app_url, locale="ja-JP")
     for n in range(3):
         ask(page, f"{n} {LONG * 4}", n)
