@@ -198,7 +198,9 @@ def test_a_burst_of_typing_measures_the_gauge_once(
 ) -> None:
     server.tokenizer, server.n_ctx = "llama.cpp", 2048
     page = open_page(fresh_app_url)
-    page.wait_for_function("() => /\\/ 2,048 tokens/.test(document.querySelector('#llmchat-context')?.innerText)")
+    page.wait_for_function(
+        "() => /\\/ 2,048 tokens/.test(document.querySelector('#llmchat-context')?.innerText)"
+    )
     text = "What is the capital of France, and what is it known for?"
     start = len(server.requests)
     page.locator(INPUT).press_sequentially(text, delay=40)  # ~2.3 s of typing
