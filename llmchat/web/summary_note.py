@@ -9,9 +9,9 @@ replaces its text. Every later turn sends it back (:class:`~llmchat.engine.servi
 ``summary``), so what the model sees in place of the older turns is what the note shows.
 
 The button is offered when the gauge says the next send leaves messages out, and after a turn
-the server refused as too long without saying its window: there no
-window can be learned, and the refusal's notice points at the button. What a turn keeps and an
-edit: :mod:`llmchat.core.kept_summary`.
+the server refused as too long without saying its window: there no window can be learned, and
+the refusal's notice points at the button. What a turn keeps, and an edit:
+:mod:`llmchat.core.kept_summary`.
 """
 
 from __future__ import annotations
