@@ -62,8 +62,13 @@ def test_counted_by_the_servers_tokenizer_as_a_send_sends_it(
     # After the turn, the next message counts the conversation too: exactly what the send sends.
     page.wait_for_selector(f"{INPUT}:not([disabled])")
     page.fill(INPUT, "And of Japan, in a few words please?")
-    shown = gauge_text(page, r"^\d[\d,]* / 2,048 tokens$")
-    used = int(shown.split(" / ")[0].replace(",", ""))
+    # Waited for by its value: the gauge is measured once typing pauses, so until then it shows
+    # the figures of the empty box.
+    reply = "Echo: What is the capital of France?"
+    used = by_tokenizer(
+        [SYSTEM, "What is the capital of France?", reply, "And of Japan, in a few words please?"]
+    )
+    expect_gauge(page, f"{used:,} / 2,048 tokens")
     assert used > by_tokenizer([SYSTEM, "And of Japan, in a few words please?"])  # history counted
     page.keyboard.press("Enter")
     second = wait_for_bodies(server, 2, page)[1]

@@ -37,6 +37,8 @@ PROGRESS_KINDS = frozenset(
         "history_summarized",
         "summarizing",
         "summary_partial",
+        "summary_used",
+        "summary_nothing",  # the page's Summarize older turns, which had nothing to do
     }
 )
 # Notices that say the answer printed is not the whole answer.

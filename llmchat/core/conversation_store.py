@@ -19,13 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from pydantic import ValidationError
+
 from llmchat.core import conversation_file as files
 from llmchat.core.conversation_file import FORMAT, ImportProblem, Settings
 from llmchat.core.conversation_tree import ROOT, Node, Tree
 from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
-from llmchat.core.messages import content_text
+from llmchat.core.messages import clean_text, content_text
 from llmchat.core.presets import PresetCatalog
 from llmchat.core.safe_markdown import safe_markdown
+from llmchat.core.summary import Summary
 
 VERSION = 2
 MAX_TITLE_CHARS = 120
@@ -52,6 +55,10 @@ class Conversation:
     created: int = field(default_factory=now_ms)
     updated: int = field(default_factory=now_ms)
     settings: Settings | None = None  # the preset, model and controls it was last shown with
+    # The summary sent in place of its older turns (made by a turn or on request, maybe edited
+    # by the visitor): shown above the conversation, sent back with every turn.
+    summary: Summary | None = None
+    overflowed: bool = False  # its last turn was refused as too long (not kept: the page offers a summary)
 
     def heading(self) -> str:
         """Its title: the visitor's, else the first question's first line."""
@@ -104,7 +111,20 @@ def stored(conversation: Conversation) -> dict[str, Any]:
     }
     if conversation.settings is not None:
         document.update(conversation.settings.as_dict())
+    if conversation.summary is not None:
+        document["summary"] = conversation.summary.model_dump()
     return document
+
+
+def summary_of(value: Any) -> Summary | None:
+    """A summary kept with a conversation (browser storage, an import), checked; None if unusable."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        summary = Summary.model_validate(value)
+    except ValidationError:
+        return None
+    return summary.model_copy(update={"text": clean_text(summary.text)})
 
 
 @dataclass
@@ -215,4 +235,5 @@ def restore(
         updated=_int(value.get("updated"), now_ms(), 0, 2**53),
     )
     conversation.settings = settings
+    conversation.summary = summary_of(value.get("summary"))
     return Restored(conversation, settings, sum(node.partial for node in tree.nodes))

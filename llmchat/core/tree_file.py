@@ -23,7 +23,7 @@ from typing import Any
 from llmchat.core import conversation_file as files
 from llmchat.core.attachments import RequestFiles
 from llmchat.core.conversation_file import FORMAT, ImportProblem, Settings
-from llmchat.core.conversation_store import Conversation, restore_tree, title_from
+from llmchat.core.conversation_store import Conversation, restore_tree, summary_of, title_from
 from llmchat.core.conversation_tree import Node, Tree
 from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
 from llmchat.core.messages import Message, clean_text, content_text, history_to_messages, is_note
@@ -70,6 +70,7 @@ def export_document(
         "messages": messages,
         "nodes": nodes,
         "selected": tree.selected,
+        **({"summary": conversation.summary.model_dump()} if conversation.summary else {}),
     }
 
 
@@ -123,6 +124,8 @@ def _conversation(
             tree = from_nodes
     title = document.get("title") if isinstance(document, dict) else None
     conversation = Conversation(tree=tree, settings=snapshot.settings)
+    if isinstance(document, dict):
+        conversation.summary = summary_of(document.get("summary"))
     if isinstance(title, str) and " ".join(title.split()) and " ".join(title.split()) != title_from(tree):
         conversation.title, conversation.titled = " ".join(title.split())[:120], True
     return conversation, snapshot

@@ -38,7 +38,14 @@ from llmchat.engine.gauge import GaugeDesk, measure
 from llmchat.engine.models import ModelDirectory, ModelNotOffered
 from llmchat.engine.servers import LocalModelError, ServerResolver
 from llmchat.engine.stream import ClientPool
-from llmchat.engine.summary import SummaryStore, finish_summary, plan_summary
+from llmchat.engine.summary import (
+    SummaryStore,
+    applies,
+    finish_summary,
+    plan_summary,
+    summarize_now,
+    with_given,
+)
 from llmchat.engine.upstream import HttpUpstream, Upstream
 from llmchat.engine.warmup import CacheWarmer, FinishedTurn
 
@@ -162,12 +169,20 @@ class ChatService:
         """Fit the turn to the window (into ``fitted``): older turns left out, or summarized.
         Yields a notice while a summary is being made. Raises ContextOverflow."""
         found = None
-        if values.mode == "chat" and values.overflow == "summarize":
+        head = 1 if full[0]["role"] == "system" else 0
+        if given is not None and not applies(given, full[head:-1]) and values.overflow != "summarize":
+            given = None  # made for another branch: a preset that drops does not extend it
+        if values.mode == "chat" and (values.overflow == "summarize" or given is not None):
+            # A summary the visitor has (made or edited on the page) is used whatever the preset's
+            # ``overflow``: they asked for one for this conversation.
             window = await self.upstream.window(chosen)
             if window:
                 found = await plan_summary(
                     self.upstream, self.summaries, chosen, full, values.max_tokens, window, given
                 )
+            elif given is not None and applies(given, full[head:-1]):
+                fitted.append((with_given(full, given, view), None, 0))
+                return
         if found is None:
             fitted.append(await fit_context(self.upstream, chosen, full, values.max_tokens, view))
             return
@@ -175,6 +190,41 @@ class ChatService:
             yield TurnView.of(Notice("summarizing", count=found.plan.first_kept))
         messages, plan = await finish_summary(self.upstream, self.summaries, chosen, found, view, semaphore)
         fitted.append((messages, plan, found.window))
+
+    async def summarize(self, request: TurnRequest) -> Summary | Notice:
+        """A summary of the older turns ``request`` would leave out, made now and sent with the
+        later turns (the page's "Summarize older turns", whatever the preset's ``overflow``);
+        or the notice saying why there is none. Shares the fair share of turns per visitor."""
+        prepared = await self.prepare(request, gauge=True)
+        if isinstance(prepared, Notice):
+            return prepared
+        chosen, values, full = prepared
+        try:
+            given = _summary_of(request.summary)
+        except ValidationError as exc:
+            return Notice("invalid_settings", detail=f"summary: {exc.errors()[0]['msg']}")
+        if values.mode != "chat":
+            return Notice("summary_nothing")
+        try:
+            chosen = await self.resolver.resolve(chosen)
+        except LocalModelError as exc:
+            return exc.notice
+        window = await self.upstream.window(chosen)
+        semaphore = self.server_limits.get(chosen)
+
+        async def work() -> AsyncIterator[Summary | Notice]:
+            try:
+                yield await summarize_now(
+                    self.upstream, self.summaries, chosen, full, values.max_tokens, window, given, semaphore
+                )
+            except ContextOverflow as exc:
+                yield exc.notice
+
+        limits = self.fair.limits(request.session, request.address)
+        result: Summary | Notice = Notice("summary_nothing")
+        async for item in self.fair.take_turn(limits, work):
+            result = item.notices[0] if isinstance(item, TurnView) else item  # a wait, a refusal
+        return result
 
     async def context(self, request: TurnRequest) -> ContextGauge | None:
         """How full the context would be if ``request`` were sent now, for a context gauge:
@@ -195,7 +245,9 @@ class ChatService:
                 chosen = await self.resolver.resolve(chosen)
             except LocalModelError as exc:
                 return ContextGauge(used=None, window=None, estimated=True, reason=exc.notice)
-        return await measure(self.upstream, chosen, full, values.max_tokens, values.overflow, started)
+        # A conversation with a summary of its own is summarized whatever the preset's ``overflow``.
+        overflow = "summarize" if request.summary is not None else values.overflow
+        return await measure(self.upstream, chosen, full, values.max_tokens, overflow, started)
 
     async def prepare(
         self, request: TurnRequest, *, gauge: bool = False

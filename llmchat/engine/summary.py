@@ -33,6 +33,7 @@ from llmchat.core.budget import PER_MESSAGE_OVERHEAD, ContextOverflow, Plan, cou
 from llmchat.core.notices import Notice
 from llmchat.core.presets import LoadedPreset
 from llmchat.core.summary import (
+    SUMMARY_RESERVE,
     SUMMARY_TEMPERATURE,
     Summary,
     clean_summary,
@@ -172,15 +173,8 @@ async def finish_summary(
     messages, planned = found.messages, found.plan
     head = 1 if messages[0]["role"] == "system" else 0
     history, cut = messages[head:-1], planned.first_kept
-    text = found.text
     try:
-        for start, end in found.steps:
-
-            async def work(previous: str = text, part: list[dict[str, Any]] = history[start:end]) -> str:
-                async with semaphore or contextlib.nullcontext():
-                    return await _summarize(upstream, preset, previous, part, found.reserve)
-
-            text = await store.make(preset, fingerprint(history[:end]), work)
+        text = await _run_steps(upstream, store, preset, history, found, semaphore)
     except SummaryFailed as failed:
         kept = history[cut:]
         view.before.append(Notice("history_trimmed", count=cut, window=found.window, kept=len(kept)))
@@ -198,6 +192,81 @@ async def finish_summary(
     )
     tokens = planned.prompt_tokens - old_system + system_tokens
     return sent, Plan(cut, tokens, planned.exact, planned.cuts)
+
+
+async def _run_steps(
+    upstream: Upstream,
+    store: SummaryStore,
+    preset: LoadedPreset,
+    history: list[dict[str, Any]],
+    found: SummaryPlan,
+    semaphore: asyncio.Semaphore | None,
+) -> str:
+    """The summary after ``found``'s missing steps (each remembered). Raises SummaryFailed."""
+    text = found.text
+    for start, end in found.steps:
+
+        async def work(previous: str = text, part: list[dict[str, Any]] = history[start:end]) -> str:
+            async with semaphore or contextlib.nullcontext():
+                return await _summarize(upstream, preset, previous, part, found.reserve)
+
+        text = await store.make(preset, fingerprint(history[:end]), work)
+    return text
+
+
+def applies(given: Summary, history: list[dict[str, Any]]) -> bool:
+    """Whether ``given`` is a summary of the start of ``history`` (the conversation's start has
+    not changed since it was made: no retry, edit or other branch before its cut)."""
+    return given.covers <= len(history) and fingerprint(history[: given.covers]) == given.fingerprint
+
+
+def with_given(messages: list[dict[str, Any]], given: Summary, view: TurnView) -> list[dict[str, Any]]:
+    """The messages to send with a visitor's summary where no window is known: the summary in
+    place of the messages it covers, the rest as they are (noted in ``view``)."""
+    head = 1 if messages[0]["role"] == "system" else 0
+    history = messages[head:-1]
+    system = with_summary(messages[0]["content"] if head else None, given.text)
+    view.summary = given
+    view.before.append(Notice("summary_used", count=given.covers, kept=len(history) - given.covers))
+    return [{"role": "system", "content": system}, *history[given.covers :], messages[-1]]
+
+
+async def summarize_now(
+    upstream: Upstream,
+    store: SummaryStore,
+    preset: LoadedPreset,
+    messages: list[dict[str, Any]],
+    max_tokens: int,
+    window: int | None,
+    given: Summary | None,
+    semaphore: asyncio.Semaphore | None = None,
+) -> Summary | Notice:
+    """The summary of what the next send would leave out, made now (the page's "Summarize older
+    turns"), whatever the preset's ``overflow``; or the notice saying why there is none.
+
+    With a window: the messages the budget would leave out (as a turn with ``overflow:
+    summarize`` cuts). Without one (the server says none, and a request was refused as too long):
+    every message but the last question and answer, so the next send is much shorter."""
+    head = 1 if messages[0]["role"] == "system" else 0
+    history = messages[head:-1]
+    if window:
+        found = await plan_summary(upstream, store, preset, messages, max_tokens, window, given)
+        if found is None:
+            return Notice("summary_nothing")
+        cover = found.plan.first_kept
+    else:
+        cover = len(history) - 2 if len(history) >= 4 else len(history)
+        if cover < 1:
+            return Notice("summary_nothing")
+        found = SummaryPlan(messages, Plan(cover, 0, False), 0, SUMMARY_RESERVE)
+        if given is not None and applies(given, history) and given.covers <= cover:
+            found.base, found.text = given.covers, given.text
+        found.steps = [(found.base, cover)] if found.base < cover else []
+    try:
+        text = await _run_steps(upstream, store, preset, history, found, semaphore)
+    except SummaryFailed as failed:
+        return Notice("summary_not_made", detail=failed.detail)
+    return Summary(text=text, covers=cover, fingerprint=fingerprint(history[:cover]))
 
 
 async def _fit_text(upstream: Upstream, preset: LoadedPreset, text: str, reserve: int) -> str:

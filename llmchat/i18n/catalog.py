@@ -150,6 +150,34 @@ _TURN_NOTICES: dict[str, Entry] = {
             "要約は 1 回に数か所ずつ作ります。この長い会話の最も古い部分は、要約せずに省きました。",
         ),
     ),
+    "summary_used": Entry(
+        Text(
+            "ℹ️ {count} earlier messages were sent as your summary",
+            "ℹ️ 以前のメッセージ {count} 件は要約として送りました",
+        ),
+        Text(
+            "The model sees the summary shown above the conversation instead of them, and the last "
+            "{kept} messages.",
+            "モデルには、それらの代わりに会話の上に表示した要約と、直近の {kept} 件が見えています。",
+        ),
+    ),
+    # --- "Summarize older turns" on the page: llmchat.engine.service.ChatService.summarize ---------
+    "summary_nothing": Entry(
+        Text("ℹ️ Nothing to summarize", "ℹ️ 要約するものはありません"),
+        Text(
+            "The whole conversation still fits in what is sent to the model: no older message is left out.",
+            "会話はまだすべてモデルに送れます。省かれる古いメッセージはありません。",
+        ),
+    ),
+    "summary_not_made": Entry(
+        Text("⚠️ No summary was made", "⚠️ 要約を作れませんでした"),
+        Text(
+            "The server did not write the summary ({detail}). Nothing was changed: try again, or press "
+            "Clear to start over.",
+            "サーバーが要約を書きませんでした（{detail}）。何も変えていません。もう一度試すか、"
+            "クリアでやり直してください。",
+        ),
+    ),
     "max_tokens_reached": Entry(
         Text("ℹ️ Reached the Max tokens limit", "ℹ️ 最大トークン数に達しました"),
         Text(

@@ -114,6 +114,19 @@ LABELS: dict[str, dict[str, str]] = {
         "gauge_left_out": "sending leaves {count} older messages out",
         "gauge_summarized": "sending summarizes {count} older messages",
         "gauge_unknown": "context size unknown",
+        "summarize": "Summarize older turns",
+        "summarize_tip": (
+            "Have the model summarize the older messages the next send would leave out; the summary "
+            "is shown above the conversation, can be edited, and is sent in their place."
+        ),
+        "js_summary_title": "Summary of {count} earlier messages",
+        "js_summary_hint": "The model sees this summary instead of those messages.",
+        "js_summary_edit": "Edit",
+        "js_summary_edit_tip": "Edit the summary the model sees",
+        "js_summary_save": "Save",
+        "js_summary_cancel": "Cancel",
+        "js_summary_label": "Summary sent to the model in place of the earlier messages",
+        "js_summarizing": "Summarizing…",
     },
     "ja": {
         "preset": "プリセット",
@@ -219,5 +232,18 @@ LABELS: dict[str, dict[str, str]] = {
         "gauge_left_out": "送信すると古いメッセージ {count} 件が送られません",
         "gauge_summarized": "送信すると古いメッセージ {count} 件を要約します",
         "gauge_unknown": "コンテキスト長が不明",
+        "summarize": "古いやり取りを要約",
+        "summarize_tip": (
+            "次の送信で省かれる古いメッセージをモデルに要約させます。要約は会話の上に表示され、"
+            "編集でき、それらのメッセージの代わりに送られます。"
+        ),
+        "js_summary_title": "以前のメッセージ {count} 件の要約",
+        "js_summary_hint": "モデルには、それらのメッセージの代わりにこの要約が見えています。",
+        "js_summary_edit": "編集",
+        "js_summary_edit_tip": "モデルに見える要約を編集",
+        "js_summary_save": "保存",
+        "js_summary_cancel": "キャンセル",
+        "js_summary_label": "以前のメッセージの代わりにモデルへ送る要約",
+        "js_summarizing": "要約しています…",
     },
 }

@@ -14,6 +14,14 @@ _SERVER_CMD = (
 )
 _CONTEXT_EN = "press Clear, switch to QA mode, or"
 _CONTEXT_JA = "会話をクリアするか、QA モードに切り替えるか、"
+# The page's button under the message box (labels.py "summarize"), offered after such a refusal.
+_SUMMARIZE_EN = (
+    "press **Summarize older turns** under the message box (a summary is then sent in place of the "
+    "older messages),"
+)
+_SUMMARIZE_JA = (
+    "メッセージ欄の下の **古いやり取りを要約** を押す（古いメッセージの代わりに要約を送ります）か、"
+)
 _BAD_REQUEST = Text(
     "⚠️ The server rejected the request (HTTP 400)", "⚠️ サーバーがリクエストを拒否しました（HTTP 400）"
 )
@@ -93,11 +101,11 @@ SERVER_NOTICES: dict[str, Entry] = {
             "{said}\n\nThe conversation is probably longer than the model's context window, and the "
             "server does not say how large that is. Set `context_window:` in the preset to the model's "
             "context size (llama-server's `-c`, vLLM's `--max-model-len`): llmchat then leaves out older "
-            f"turns before sending. For now, {_CONTEXT_EN} lower Max tokens.",
+            f"turns before sending. For now, {_SUMMARIZE_EN} or {_CONTEXT_EN} lower Max tokens.",
             "{said}\n\n会話がモデルのコンテキスト長を超えているようですが、サーバーはその長さを"
             "知らせていません。プリセットの `context_window:` にモデルのコンテキスト長（llama-server の "
             "`-c`、vLLM の `--max-model-len`）を設定すると、送る前に古いやり取りを省くようになります。"
-            f"今は{_CONTEXT_JA}最大トークン数を下げてください。",
+            f"今は{_SUMMARIZE_JA}{_CONTEXT_JA}最大トークン数を下げてください。",
         ),
     ),
     "window_learned": Entry(
@@ -180,11 +188,11 @@ SERVER_NOTICES: dict[str, Entry] = {
         Text(
             "**{server}** accepted the request but sent no text and no end mark. With "
             "llama-cpp-python this happens when the conversation is longer than the model's context "
-            f"window: {_CONTEXT_EN} set the preset's `context_window`. Otherwise "
+            f"window: {_SUMMARIZE_EN}, or {_CONTEXT_EN} set the preset's `context_window`. Otherwise "
             "check that `base_url` is an OpenAI-compatible endpoint (most end in `/v1`).",
             "**{server}** はリクエストを受け付けましたが、テキストも終了の合図も送ってきませんでした。"
             "llama-cpp-python では会話がモデルのコンテキスト長を超えるとこうなります。"
-            f"{_CONTEXT_JA}プリセットの `context_window` を設定してください。そうでなければ "
+            f"{_SUMMARIZE_JA}{_CONTEXT_JA}プリセットの `context_window` を設定してください。そうでなければ "
             "`base_url` が OpenAI 互換のエンドポイントか（多くは末尾が `/v1`）確認してください。",
         ),
     ),

@@ -45,6 +45,7 @@ from llmchat.web.conversations import Conversations
 from llmchat.web.events import Parts, wire_events, wire_gauge
 from llmchat.web.handlers import Page, describe_preset, welcome
 from llmchat.web.i18n import label
+from llmchat.web.summary_note import SummaryActions
 from llmchat.web.uploads import upload_root
 
 STORAGE_KEY = "llmchat-conversation"  # format 1's one kept conversation (read once, then moved)
@@ -155,6 +156,8 @@ def _render_chat(parts: Parts, first: LoadedPreset) -> None:
             parts.clear = gr.Button(
                 label("clear"), size="sm", variant="secondary", scale=0, elem_id="llmchat-clear"
             )
+        # The conversation's summary of its older turns, drawn by llmchat-summary.js (summary_note).
+        gr.HTML('<div class="llmchat-summary-note"></div>', elem_id="llmchat-summary", padding=False)
         parts.chatbot = gr.Chatbot(
             show_label=False,
             height="100%",
@@ -245,7 +248,7 @@ def build_demo(
             return [*widget_updates(preset), describe_preset(preset)]
 
         wire_events(demo, parts, page, chat, Conversations(page, chat), preset_values, concurrency)
-        wire_gauge(parts, GaugeHandler(service, page))
+        wire_gauge(parts, GaugeHandler(service, page), SummaryActions(service, page), concurrency)
         if forced:
             script = i18n.force_locale_js(forced)
             if script:

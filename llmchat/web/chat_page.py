@@ -28,11 +28,13 @@ from typing import Any
 
 import gradio as gr
 
+from llmchat.core import kept_summary
 from llmchat.core.attachments import split_message
 from llmchat.core.conversation_store import Conversation, now_ms, stored
 from llmchat.core.conversation_tree import Tree
 from llmchat.core.messages import content_files, content_text
 from llmchat.core.safe_markdown import safe_markdown
+from llmchat.core.summary import MAX_SUMMARY_CHARS, Summary
 from llmchat.engine.fairness import visitor
 from llmchat.engine.service import ChatService, TurnRequest
 from llmchat.web import convert, i18n
@@ -40,7 +42,7 @@ from llmchat.web.controls_ui import settings_handler, values_of
 from llmchat.web.handlers import Page, settings_of
 
 SAVE_EVERY = 2.0  # seconds between saves of an answer while it streams
-MAX_ACTION_CHARS = 2_000
+MAX_ACTION_CHARS = 4 * MAX_SUMMARY_CHARS  # an edited summary, its JSON escapes included
 
 
 def doc_text(conversation: Conversation) -> str:
@@ -74,6 +76,7 @@ def turn_request(
     widgets: list[Any],
     model: str,
     request: gr.Request | None,
+    summary: Summary | None = None,
 ) -> TurnRequest:
     """The service's request for a turn from the page, as a send makes it (and the context
     gauge measures it: the same request, so the gauge counts what a send would send)."""
@@ -87,6 +90,7 @@ def turn_request(
         model=model or "",
         session=session,
         address=address,
+        summary=summary,
     )
 
 
@@ -149,10 +153,11 @@ class ChatPage:
         tree = conversation.tree
         self.keep_settings(conversation, preset, model, widgets)
         conversation.updated = now_ms()
-        turn = turn_request(text, files, history, preset, widgets, model, request)
+        turn = turn_request(text, files, history, preset, widgets, model, request, conversation.summary)
         lang = self.page.lang(request)
         yield self.shown(conversation)  # the question at once, kept at once
         saved = time.monotonic()
+        view = None
         try:
             async for view in self.service.turn(turn):
                 messages, stats = convert.page_reply(view, lang)
@@ -163,6 +168,8 @@ class ChatPage:
                 else:
                     yield [tree.history(), gr.skip()]
             tree.answer(answer, tree.nodes[answer].messages, tree.nodes[answer].stats, done=True)
+            if view is not None:
+                kept_summary.after_turn(conversation, view)
         finally:
             self._stopped(conversation, answer, lang)
         yield self.shown(conversation)
@@ -289,7 +296,7 @@ class ChatPage:
     def act(self, action: str, conversation: Conversation) -> list[Any]:
         """A page action from ``llmchat.js`` (JSON): ``{"flip": node, "step": ±1}`` shows another
         variant; ``{"feedback": node, "value": "up" | "down" | null}`` keeps 👍/👎;
-        ``{"rename": title}`` renames the conversation."""
+        ``{"rename": title}`` renames the conversation; ``{"summary": text}`` edits its summary."""
         tree = conversation.tree
         try:
             parsed = json.loads(action[:MAX_ACTION_CHARS]) if isinstance(action, str) else None
@@ -304,6 +311,8 @@ class ChatPage:
                 return [tree.history(), doc_text(conversation)]
         elif "feedback" in parsed and valid and parsed.get("value") in ("up", "down", None):
             tree.set_feedback(node, parsed["value"])
+            return [gr.skip(), doc_text(conversation)]
+        elif isinstance(parsed.get("summary"), str) and kept_summary.edit(conversation, parsed["summary"]):
             return [gr.skip(), doc_text(conversation)]
         elif isinstance(parsed.get("rename"), str):
             title = " ".join(parsed["rename"].split())[:120]

@@ -26,6 +26,7 @@ from llmchat.web import i18n
 from llmchat.web.chat_page import turn_request
 from llmchat.web.handlers import Page
 from llmchat.web.i18n import Lang
+from llmchat.web.summary_note import summarize_button
 
 
 def _plain(text: str) -> str:
@@ -33,15 +34,18 @@ def _plain(text: str) -> str:
     return text.replace("`", "")
 
 
-def render(gauge: ContextGauge, lang: Lang) -> str:
-    """The gauge's HTML: the figures, or (no window) a muted note whose tooltip says why."""
+def render(gauge: ContextGauge, lang: Lang, overflowed: bool = False) -> str:
+    """The gauge's HTML: the figures, or (no window) a muted note whose tooltip says why; with
+    "Summarize older turns" when the next send leaves messages out, or the last turn was refused
+    as too long (``overflowed``: no window known, :mod:`llmchat.web.summary_note`)."""
+    offer = summarize_button(lang) if overflowed or gauge.left_out > 0 else ""
     if gauge.window is None or gauge.used is None:
         reason = gauge.reason or Notice("gauge_no_window")
         title = html.escape(_plain(phrase(reason, lang)), quote=True)
         note = html.escape(i18n.text("gauge_unknown", lang))
         return (
             f'<div class="llmchat-gauge llmchat-gauge-unknown" title="{title}" '
-            f'aria-label="{title}" tabindex="0">ⓘ {note}</div>'
+            f'aria-label="{title}" tabindex="0">ⓘ {note}{offer}</div>'
         )
     figures = i18n.text(
         "gauge", lang, mark="~" if gauge.estimated else "", used=gauge.used, window=gauge.window
@@ -64,7 +68,7 @@ def render(gauge: ContextGauge, lang: Lang) -> str:
     ]
     if warning:
         parts.append(f'<span class="llmchat-gauge-warning" role="status">⚠️ {html.escape(warning)}</span>')
-    parts.append("</div>")
+    parts.append(f"{offer}</div>")
     return "".join(parts)
 
 
@@ -83,8 +87,10 @@ class GaugeHandler:
             return gr.skip()
         text, files = split_message(message)
         history = conversation.tree.history()
-        request_ = turn_request(text, files, history, preset, widgets, model, request)
+        summary = conversation.summary
+        request_ = turn_request(text, files, history, preset, widgets, model, request, summary)
         figures = await self.service.context(request_)
         if figures is None:
             return gr.skip()
-        return gr.update(value=render(figures, self.page.lang(request)), visible=True)
+        shown = render(figures, self.page.lang(request), conversation.overflowed)
+        return gr.update(value=shown, visible=True)

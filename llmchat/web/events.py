@@ -24,9 +24,18 @@ from llmchat.web.context_gauge import GaugeHandler
 from llmchat.web.controls_ui import settings_handler, with_control_parameters
 from llmchat.web.conversations import Conversations
 from llmchat.web.handlers import Page
+from llmchat.web.summary_note import SummaryActions
 
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 SAVE_DELAY_MS = 400
+GAUGE_DELAY_MS = 400
+# The gauge while the visitor types: measured once they pause (a hidden button pressed
+# GAUGE_DELAY_MS after the last change of the box), not at every keystroke.
+GAUGE_WHEN_TYPED_JS = f"""() => {{
+    clearTimeout(window.llmchatGaugeTimer);
+    window.llmchatGaugeTimer = setTimeout(
+        () => document.getElementById("llmchat-gauge-now")?.click(), {GAUGE_DELAY_MS});
+}}"""
 # Keep the conversation (and refresh the export files) once it has settled: the chat's change
 # event fires for every streamed piece, so the browser waits until nothing has changed for a
 # moment and no answer is streaming, then presses the hidden save button.
@@ -202,22 +211,39 @@ def wire_events(
     )
 
 
-def wire_gauge(parts: Parts, gauge: GaugeHandler) -> None:
+def wire_gauge(parts: Parts, gauge: GaugeHandler, summaries: SummaryActions, concurrency: int) -> None:
     """The context gauge: measured again when the conversation changes (the kept document
     changes after a turn, on opening, switching, clearing, undoing), when the settings change,
-    and while the visitor types. ``always_last``: while one measurement runs, the page keeps only
-    the newest change and asks once it is back, so typing sends at most one request at a time."""
+    and once the visitor stops typing for GAUGE_DELAY_MS (not at every keystroke: a burst of typing
+    costs one count). ``always_last``: while one measurement runs, the page keeps only the newest
+    change and asks once it is back, so a visitor has at most one gauge request in flight.
+
+    And "Summarize older turns", the gauge's button (drawn by the gauge handler, clicked through
+    ``llmchat-summary.js``): the summary lands in the kept document, whose change redraws the note."""
     textbox, doc = parts.textbox, parts.hidden["doc"]
     assert textbox is not None and parts.gauge is not None
-    triggers = [textbox.change, doc.change, parts.preset.change, parts.model.change]
+    typed = gr.Button("gauge", visible="hidden", elem_id="llmchat-gauge-now")
+    textbox.change(None, js=GAUGE_WHEN_TYPED_JS, **PRIVATE)
+    triggers = [typed.click, doc.change, parts.preset.change, parts.model.change]
     triggers += [c.change for c in parts.controls]
+    inputs = [textbox, parts.conversation, parts.preset, *parts.controls, parts.model]
     gr.on(
         triggers,
         settings_handler(gauge.gauge, ["message", "conversation"]),
-        [textbox, parts.conversation, parts.preset, *parts.controls, parts.model],
+        inputs,
         parts.gauge,
         trigger_mode="always_last",
         queue=False,
         show_progress="hidden",
         **PRIVATE,
     )
+    summarize = gr.Button("summarize", visible="hidden", elem_id="llmchat-summarize-now")
+    summarize.click(
+        settings_handler(summaries.summarize, ["message", "conversation"]),
+        inputs,
+        doc,
+        concurrency_limit=concurrency,
+        trigger_mode="once",
+        show_progress="hidden",
+        **PRIVATE,
+    ).then(None, js="() => window.llmchatSummary?.done()", **PRIVATE)

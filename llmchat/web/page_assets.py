@@ -92,8 +92,9 @@ def head(forced: Lang | None) -> str:
     }
     settings = json.dumps(config, ensure_ascii=False).replace("</", "<\\/")
     return (
-        f"<style>{_asset('llmchat.css')}</style>\n"
+        f"<style>{_asset('llmchat.css')}{_asset('llmchat-summary.css')}</style>\n"
         f"<script>window.llmchatConfig = {settings};</script>\n"
         f"<script>{_asset('llmchat.js')}</script>\n"
-        f"<script>{_asset('llmchat-page.js')}</script>"
+        f"<script>{_asset('llmchat-page.js')}</script>\n"
+        f"<script>{_asset('llmchat-summary.js')}</script>"
     )
