@@ -22,13 +22,13 @@ from llmchat.core import server_data
 from llmchat.core.budget import ContextOverflow
 from llmchat.core.conversation_file import MAX_HISTORY_MESSAGES
 from llmchat.core.limits import VisitorLimits
-from llmchat.core.notices import Notice
+from llmchat.core.notices import Notice, left_out
 from llmchat.core.presets import load_catalog
 from llmchat.core.server_data import Usage
 from llmchat.core.turn import Stats
 from llmchat.engine import errors
 from llmchat.engine.service import ChatService, TurnRequest
-from llmchat.i18n import notice_text, stats_line
+from llmchat.i18n import Lang, notice_text, stats_line
 from llmchat.i18n.catalog import NOTICES, STATS
 from llmchat.i18n.labels import LABELS
 from llmchat.testing.openai_server import Behavior, OpenAITestServer
@@ -247,3 +247,15 @@ def test_every_notice_of_a_turn_is_in_both_languages(config_dir: Path, server: O
         translated(notice)
     [settings] = notices_of(run_turn(service, "hi", seed="lucky"))
     translated(settings, body=False)
+
+
+@pytest.mark.parametrize("summarized", [False, True])
+@pytest.mark.parametrize("lang", ["en", "ja"])
+def test_a_cut_that_keeps_no_earlier_message_says_so_and_never_the_last_0(
+    summarized: bool, lang: Lang
+) -> None:
+    some = notice_text(left_out(4, 512, 2, summarized=summarized), lang)[1]
+    none = notice_text(left_out(4, 512, 0, summarized=summarized), lang)[1]
+    assert ("the last 2 messages" in some) if lang == "en" else ("直近の 2 件" in some)
+    assert " 0 " not in none and "直近" not in none
+    assert ("your message" in none) if lang == "en" else ("このメッセージ" in none)

@@ -45,3 +45,15 @@ class NoticeError(Exception):
     def __init__(self, notice: Notice) -> None:
         super().__init__(notice.kind)
         self.notice = notice
+
+
+def left_out(count: int, window: int, kept: int, *, summarized: bool = False) -> Notice:
+    """The notice for ``count`` older messages a turn did not send (``summarized``: sent as a
+    summary instead), ``kept`` later ones sent with it; "the last 0 messages" would read oddly,
+    so what the model still sees is a phrase of its own."""
+    if summarized:
+        sees = Notice("sees_summary_and_last", kept=kept) if kept else Notice("sees_summary_and_message")
+    else:
+        sees = Notice("sees_last", kept=kept) if kept else Notice("sees_message_only")
+    kind = "history_summarized" if summarized else "history_trimmed"
+    return Notice(kind, count=count, window=window, kept=kept, sees=sees)

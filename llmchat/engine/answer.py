@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from llmchat.core import windows
 from llmchat.core.budget import Plan, countable, plan
 from llmchat.core.coalesce import coalesce
-from llmchat.core.notices import Notice
+from llmchat.core.notices import Notice, left_out
 from llmchat.core.presets import LoadedPreset
 from llmchat.core.reasoning import ThinkSplitter
 from llmchat.core.turn import Stats, TurnView
@@ -54,7 +54,7 @@ async def fit_context(
         head = 1 if messages[0]["role"] == "system" else 0
         kept = messages[head + planned.first_kept : -1]
         messages = [*messages[:head], *kept, messages[-1]]
-        view.before.append(Notice("history_trimmed", count=planned.first_kept, window=window, kept=len(kept)))
+        view.before.append(left_out(planned.first_kept, window, len(kept)))
     return messages, planned, window
 
 

@@ -30,7 +30,7 @@ from typing import Any
 import openai
 
 from llmchat.core.budget import PER_MESSAGE_OVERHEAD, ContextOverflow, Plan, countable, plan
-from llmchat.core.notices import Notice
+from llmchat.core.notices import Notice, left_out
 from llmchat.core.presets import LoadedPreset
 from llmchat.core.summary import (
     SUMMARY_RESERVE,
@@ -177,14 +177,14 @@ async def finish_summary(
         text = await _run_steps(upstream, store, preset, history, found, semaphore)
     except SummaryFailed as failed:
         kept = history[cut:]
-        view.before.append(Notice("history_trimmed", count=cut, window=found.window, kept=len(kept)))
+        view.before.append(left_out(cut, found.window, len(kept)))
         view.before.append(Notice("summary_failed", detail=failed.detail))
         return [*messages[:head], *kept, messages[-1]], planned
     system = with_summary(messages[0]["content"] if head else None, text)
     (system_tokens, *_), _ = await upstream.count(preset, [system])
     sent = [{"role": "system", "content": system}, *history[cut:], messages[-1]]
     view.summary = Summary(text=text, covers=cut, fingerprint=fingerprint(history[:cut]))
-    view.before.append(Notice("history_summarized", count=cut, window=found.window, kept=len(history) - cut))
+    view.before.append(left_out(cut, found.window, len(history) - cut, summarized=True))
     if found.skipped:
         view.before.append(Notice("summary_partial", count=found.skipped))
     old_system = (

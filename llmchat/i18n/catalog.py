@@ -98,10 +98,16 @@ _TURN_NOTICES: dict[str, Entry] = {
         Text("ℹ️ {count} earlier messages were not sent", "ℹ️ 以前のメッセージ {count} 件は送りませんでした"),
         Text(
             "They no longer fit in the model's context window ({window:,} tokens) together with your "
-            "message and Max tokens. The model sees the last {kept} messages.",
+            "message and Max tokens. {sees}",
             "メッセージと最大トークン数を合わせると、モデルのコンテキスト長（{window:,} トークン）に"
-            "収まらないためです。モデルに見えるのは直近の {kept} 件です。",
+            "収まらないためです。{sees}",
         ),
+    ),
+    "sees_last": Entry(
+        body=Text("The model sees the last {kept} messages.", "モデルに見えるのは直近の {kept} 件です。")
+    ),
+    "sees_message_only": Entry(
+        body=Text("The model sees only your message.", "モデルに見えるのはこのメッセージだけです。")
     ),
     "gauge_no_window": Entry(  # a phrase: the gauge's tooltip when it is hidden
         body=Text(
@@ -117,11 +123,22 @@ _TURN_NOTICES: dict[str, Entry] = {
         ),
         Text(
             "They no longer fit in the model's context window ({window:,} tokens) together with your "
-            "message and Max tokens. The model sees a summary of them instead, and the last {kept} "
-            "messages.",
+            "message and Max tokens. {sees}",
             "メッセージと最大トークン数を合わせると、モデルのコンテキスト長（{window:,} トークン）に"
-            "収まらないためです。モデルには、それらの要約と直近の {kept} 件が見えています。",
+            "収まらないためです。{sees}",
         ),
+    ),
+    "sees_summary_and_last": Entry(
+        body=Text(
+            "The model sees a summary of them instead, and the last {kept} messages.",
+            "モデルには、それらの要約と直近の {kept} 件が見えています。",
+        )
+    ),
+    "sees_summary_and_message": Entry(
+        body=Text(
+            "The model sees a summary of them instead, and your message.",
+            "モデルには、それらの要約とこのメッセージが見えています。",
+        )
     ),
     "summarizing": Entry(
         Text("⏳ Summarizing earlier messages…", "⏳ 以前のメッセージを要約しています…"),
