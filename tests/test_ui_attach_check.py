@@ -141,3 +141,7 @@ def test_the_note_is_in_the_visitors_language(
     said = note.inner_text()
     assert "テキストしか読めません" in said and "テキストファイルではありません" in said
     assert "red.png" in said and "app.bin" in said
+    page.wait_for_function("() => document.querySelectorAll('#llmchat-input .thumbnail-item').length === 0")
+    page.wait_for_timeout(1500)  # and they stay out
+    assert thumbnails(page) == 0
+    expect(note).to_be_visible()
