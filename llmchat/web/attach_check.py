@@ -8,8 +8,9 @@ which reads a bounded prefix of each); the refused files leave the box, the text
 files stay, and a note above the box says why, in the visitor's language.
 
 Gradio 6's MultimodalTextbox has no upload event, so this listens to the box's change, which also
-fires for every key typed: a file is read once (its verdict is remembered by path, size and
-modification time), and a box without files costs nothing.
+fires for every key typed (one small request at a time: ``always_last``, like the context gauge):
+a file is read once (its verdict is remembered by path, size and modification time), and a box
+without files is answered at once, reading nothing.
 """
 
 from __future__ import annotations

@@ -232,8 +232,8 @@ def wire_attach_check(parts: Parts, check: AttachCheck) -> None:
     textbox, note = parts.textbox, parts.attach_note
     assert textbox is not None and note is not None
     quick = {"queue": False, "show_progress": "hidden", **PRIVATE}
-    # The box's change (Gradio 6's MultimodalTextbox has no upload event): typing costs nothing
-    # when no file is attached, and a file is read once (llmchat.web.attach_check).
+    # The box's change (Gradio 6's MultimodalTextbox has no upload event): while typing, a box
+    # without files reads nothing, and each file is read once (llmchat.web.attach_check).
     textbox.change(
         check.check,
         [textbox, parts.preset, parts.model],
