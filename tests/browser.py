@@ -191,3 +191,58 @@ def type_into(box: Any, text: str) -> None:
 
 def texts(body: dict[str, Any]) -> list[Any]:
     return [(m["role"], m["content"]) for m in body["messages"]]
+
+
+def ask(page: Page, text: str, reply: str | None = None) -> None:
+    """Send ``text`` and wait for its answer (the test server's ``Echo: <text>`` unless ``reply``)."""
+    send(page, text)
+    expect_bot(page, f"Echo: {text}" if reply is None else reply)
+
+
+def wait_bot_contains(page: Page, text: str) -> None:
+    """Wait until some assistant bubble shows ``text`` (while it streams, say)."""
+    page.wait_for_function(
+        "([bubbles, text]) => [...document.querySelectorAll(bubbles)].some(e => e.innerText.includes(text))",
+        arg=[BOT, text],
+    )
+
+
+def retry(page: Page) -> None:
+    """Press Retry under the last answer."""
+    page.locator(BOT).last.hover()
+    page.get_by_role("button", name="Retry").last.click()
+
+
+def edit_question(page: Page, text: str, index: int = 0, submit: str = "Enter") -> None:
+    """Edit the ``index``-th question to ``text`` and save it with Enter (or the Submit button)."""
+    page.locator(USER).nth(index).hover()
+    page.locator("#llmchat-chat").get_by_role("button", name="Edit").nth(index).click()
+    page.locator("#llmchat-chat textarea").fill(text)
+    if submit == "Enter":
+        page.keyboard.press("Enter")
+    else:
+        page.locator("#llmchat-chat").get_by_role("button", name=submit).click()
+
+
+def expect_variant(page: Page, counter: str) -> None:
+    """Wait until the first ←/→ pager in the chat shows ``counter`` (``"2/2"``)."""
+    page.wait_for_function(
+        "(counter) => document.querySelector('#llmchat-chat .llmchat-count')?.innerText === counter",
+        arg=counter,
+    )
+
+
+def download(page: Page, selector: str) -> Path:
+    """Click a download button and return the downloaded file."""
+    with page.expect_download() as started:
+        page.click(selector)
+    return Path(started.value.path())
+
+
+def attach(page: Page, *paths: Path, shown: int | None = None) -> None:
+    """Pick files in the message box; wait until it shows ``shown`` of them (all by default)."""
+    page.locator("#llmchat-input input[type=file]").set_input_files([str(p) for p in paths])
+    count = len(paths) if shown is None else shown
+    page.wait_for_function(
+        "(n) => document.querySelectorAll('#llmchat-input .thumbnail-item').length === n", arg=count
+    )

@@ -24,16 +24,22 @@ from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (br
     INPUT,
     USER,
     Page,
+    ask,
+    attach,
     browser_fixture,
+    download,
+    edit_question,
     expect_bot,
     open_files,
     open_page_fixture,
     open_parameters,
     open_settings,
     pick,
+    retry,
     send,
     texts,
     type_into,
+    wait_bot_contains,
     wait_for_bodies,
     wait_saved,
 )
@@ -51,9 +57,7 @@ def test_typed_message_streams_the_answer(
     server.set_behavior(Behavior(reply=" ".join(words), delay=0.06))
     page = open_page(app_url)
     send(page, "hello browser")
-    page.wait_for_function(
-        f"() => [...document.querySelectorAll({BOT!r})].some(e => e.innerText.includes('word3'))"
-    )
+    wait_bot_contains(page, "word3")
     partial = page.locator(BOT).last.inner_text()
     assert "word29" not in partial  # seen while still streaming
     expect_bot(page, " ".join(words))
@@ -68,8 +72,7 @@ def test_slider_value_reaches_the_server(
     open_parameters(page)
     type_into(page.locator('input[aria-label="number input for Temperature"]'), "1.37")
     type_into(page.locator('input[aria-label="number input for Max tokens"]'), "99")
-    send(page, "warm?")
-    expect_bot(page, "Echo: warm?")
+    ask(page, "warm?")
     body = server.chat_bodies[0]
     assert (body["temperature"], body["max_tokens"]) == (1.37, 99)
     assert body["top_p"] == 0.9  # untouched controls keep the preset's values
@@ -81,16 +84,13 @@ def test_switching_preset_and_mode_changes_the_request(
     page = open_page(app_url)
     pick(page, "llmchat-preset", "Test QA")
     page.wait_for_function("() => document.querySelector('#llmchat-mode input[value=qa]').checked")
-    send(page, "first")
-    expect_bot(page, "Echo: first")
-    send(page, "second")
-    expect_bot(page, "Echo: second")
+    ask(page, "first")
+    ask(page, "second")
     qa = server.chat_bodies[1]
     assert qa["model"] == "qa-model" and qa["temperature"] == 1.1 and "seed" not in qa
     assert texts(qa) == [("system", "QA system prompt."), ("user", "second")]
     page.get_by_text("Chat — sends the conversation").click()
-    send(page, "third")
-    expect_bot(page, "Echo: third")
+    ask(page, "third")
     chat = server.chat_bodies[2]
     assert texts(chat)[1:] == [
         ("user", "first"),
@@ -107,9 +107,7 @@ def test_stop_closes_the_stream_to_the_server(
     server.set_behavior(Behavior(tokens=400, delay=0.05))
     page = open_page(app_url)
     send(page, "a long answer please")
-    page.wait_for_function(
-        f"() => [...document.querySelectorAll({BOT!r})].some(e => e.innerText.includes('tok5'))"
-    )
+    wait_bot_contains(page, "tok5")
     page.locator("button.stop-button").click()
     record = server.wait_for_disconnect(timeout=10)
     assert record.disconnected and not record.finished and record.tokens_sent < 100
@@ -122,12 +120,10 @@ def test_clear_chat_starts_a_conversation_without_history(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer
 ) -> None:
     page = open_page(app_url)
-    send(page, "remember me")
-    expect_bot(page, "Echo: remember me")
+    ask(page, "remember me")
     page.click("#llmchat-clear")
     page.wait_for_function(f"() => document.querySelectorAll({BOT!r}).length === 0")
-    send(page, "fresh start")
-    expect_bot(page, "Echo: fresh start")
+    ask(page, "fresh start")
     assert texts(server.chat_bodies[-1]) == [
         ("system", "You are the test assistant."),
         ("user", "fresh start"),
@@ -138,14 +134,9 @@ def test_editing_a_message_asks_again_without_the_turns_after_it(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer
 ) -> None:
     page = open_page(app_url)
-    send(page, "first question")
-    expect_bot(page, "Echo: first question")
-    send(page, "second question")
-    expect_bot(page, "Echo: second question")
-    page.locator(USER).first.hover()
-    page.locator("#llmchat-chat").get_by_role("button", name="Edit").first.click()
-    page.locator("#llmchat-chat textarea").fill("first question, edited")
-    page.locator("#llmchat-chat").get_by_role("button", name="Submit").click()
+    ask(page, "first question")
+    ask(page, "second question")
+    edit_question(page, "first question, edited", submit="Submit")
     expect_bot(page, "Echo: first question, edited")
     assert page.locator(BOT).count() == 1
     assert texts(wait_for_bodies(server, 3, page)[2]) == [
@@ -186,8 +177,7 @@ def test_model_picker_lists_the_servers_models_and_the_pick_is_sent(
 
     expect(page.locator("#llmchat-model")).to_contain_text("online · 3 models")
     pick(page, "llmchat-model", "big-model")
-    send(page, "which model?")
-    expect_bot(page, "Echo: which model?")
+    ask(page, "which model?")
     assert server.chat_bodies[-1]["model"] == "big-model"
     pick(page, "llmchat-preset", "Nobody home")  # another server: the picker starts over
     expect(page.locator("#llmchat-model")).to_contain_text("offline")
@@ -221,13 +211,6 @@ def files(tmp_path: Path) -> dict[str, Path]:
     return {p.name: p for p in tmp_path.iterdir()}
 
 
-def attach(page: Page, *paths: Path) -> None:
-    page.locator("#llmchat-input input[type=file]").set_input_files([str(p) for p in paths])
-    page.wait_for_function(
-        f"() => document.querySelectorAll('#llmchat-input .thumbnail-item').length === {len(paths)}"
-    )
-
-
 def test_text_files_are_inlined_and_images_sent_as_image_parts(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer, files: dict[str, Path]
 ) -> None:
@@ -237,9 +220,7 @@ def test_text_files_are_inlined_and_images_sent_as_image_parts(
     assert page.locator("#llmchat-input .llmchat-file-name").all_inner_texts() == ["fruit.csv"]
     assert page.locator("#llmchat-input .thumbnail-item").nth(1).get_attribute("title") == "red.png"
     send(page, "What is in these?")
-    page.wait_for_function(
-        f"() => [...document.querySelectorAll({BOT!r})].some(e => e.innerText.includes('apple,3'))"
-    )
+    wait_bot_contains(page, "apple,3")
     assert "fruit.csv" in page.locator(USER).first.inner_text()  # the file shown by its name
     [text, image] = server.chat_bodies[0]["messages"][-1]["content"]
     assert text == {"type": "text", "text": "fruit.csv:\n```csv\nname,qty\napple,3\n```\n\nWhat is in these?"}
@@ -250,8 +231,7 @@ def test_text_files_are_inlined_and_images_sent_as_image_parts(
     expect_bot(page, "Echo: and now?")
     history = server.chat_bodies[1]["messages"]
     assert history[1]["content"] == [text, image] and history[-1] == {"role": "user", "content": "and now?"}
-    page.locator(BOT).last.hover()
-    page.get_by_role("button", name="Retry").last.click()  # Retry re-sends the last turn as it was
+    retry(page)  # Retry re-sends the last turn as it was
     wait_for_bodies(server, 3, page)
     assert server.chat_bodies[2]["messages"] == history
 
@@ -260,10 +240,10 @@ def test_unreadable_file_and_refused_image_get_clear_messages(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer, files: dict[str, Path]
 ) -> None:
     page = open_page(app_url)
-    attach(page, files["latin1.txt"])
-    send(page, "read this")
-    page.wait_for_selector("text=Not a text file")
-    assert "latin1.txt is not UTF-8 text" in page.locator(BOT).last.inner_text()
+    # Refused when attached (tests/test_ui_attach_check.py has more), with the reason above the box.
+    page.locator("#llmchat-input input[type=file]").set_input_files(str(files["latin1.txt"]))
+    page.wait_for_selector("#llmchat-attach-note >> text=Not a text file")
+    assert "latin1.txt is not UTF-8 text" in page.inner_text("#llmchat-attach-note")
     assert server.chat_bodies == []
     server.enqueue(Behavior(fault="http", status=400, message="Image input is not supported by this model"))
     attach(page, files["red.png"])
@@ -279,14 +259,12 @@ def test_reload_keeps_the_conversation_and_its_history_is_sent(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer
 ) -> None:
     page = open_page(app_url)
-    send(page, "before reload")
-    expect_bot(page, "Echo: before reload")
+    ask(page, "before reload")
     wait_saved(page)
     page.reload()
     page.wait_for_selector(INPUT)
     expect_bot(page, "Echo: before reload")
-    send(page, "after reload")
-    expect_bot(page, "Echo: after reload")
+    ask(page, "after reload")
     assert texts(server.chat_bodies[-1])[1:] == [
         ("user", "before reload"),
         ("assistant", "Echo: before reload"),
@@ -300,13 +278,10 @@ def test_export_json_imports_back_in_a_fresh_browser(
     page = open_page(app_url)
     open_parameters(page)
     type_into(page.get_by_label("Seed"), "4242")
-    send(page, "export me")
-    expect_bot(page, "Echo: export me")
+    ask(page, "export me")
     wait_saved(page)
     open_files(page)
-    with page.expect_download() as download:
-        page.click("#llmchat-export-json")
-    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    exported = json.loads(download(page, "#llmchat-export-json").read_text(encoding="utf-8"))
     assert exported["preset"] == "test-chat" and exported["model"] == "test-model"
     assert exported["parameters"]["seed"] == 4242 and exported["parameters"]["temperature"] == 0.3
     assert exported["messages"] == [
@@ -314,9 +289,7 @@ def test_export_json_imports_back_in_a_fresh_browser(
         {"role": "user", "content": "export me"},
         {"role": "assistant", "content": "Echo: export me"},
     ]
-    with page.expect_download() as markdown:
-        page.click("#llmchat-export-md")
-    assert "### 🧑 You\n\nexport me" in Path(markdown.value.path()).read_text(encoding="utf-8")
+    assert "### 🧑 You\n\nexport me" in download(page, "#llmchat-export-md").read_text(encoding="utf-8")
 
     saved = tmp_path / "conversation.json"
     saved.write_text(json.dumps(exported), encoding="utf-8")
@@ -327,8 +300,7 @@ def test_export_json_imports_back_in_a_fresh_browser(
     expect_bot(fresh, "Echo: export me")
     open_parameters(fresh)
     assert fresh.get_by_label("Seed").input_value() == "4242"
-    send(fresh, "continue")
-    expect_bot(fresh, "Echo: continue")
+    ask(fresh, "continue")
     body = server.chat_bodies[-1]
     assert body["seed"] == 4242
     assert texts(body)[1:] == [("user", "export me"), ("assistant", "Echo: export me"), ("user", "continue")]
@@ -338,8 +310,7 @@ def test_invalid_import_shows_why_and_changes_nothing(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer, tmp_path: Path
 ) -> None:
     page = open_page(app_url)
-    send(page, "keep me")
-    expect_bot(page, "Echo: keep me")
+    ask(page, "keep me")
     broken = tmp_path / "broken.json"
     broken.write_text('{"messages": [{"role": "tool", "content": "x"}]}', encoding="utf-8")
     open_files(page)

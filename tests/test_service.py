@@ -255,3 +255,36 @@ def test_the_cache_is_warmed_when_the_next_turn_will_cut(service: ChatService, f
 def test_notices_are_data_until_a_front_end_words_them() -> None:
     notice = Notice("message_too_long", count=12, limit=10)
     assert notice == Notice("message_too_long", limit=10, count=12) and notice.params["count"] == 12
+
+
+def test_an_image_for_a_model_known_to_read_text_only_is_refused_before_sending(
+    tmp_path: Path, fake: FakeUpstream
+) -> None:
+    """The page refuses such an image when it is attached; an API call (or a page whose preset
+    changed since) is refused here, and nothing reaches the server."""
+    import base64
+    import uuid
+
+    from llmchat.i18n import notice_text
+    from llmchat.web.uploads import upload_root
+
+    (tmp_path / "text-only.yaml").write_text(
+        "base_url: http://127.0.0.1:9/v1\nmodel: test-model\nimages: false\n", encoding="utf-8"
+    )
+    service = ChatService(load_catalog(tmp_path, environ={}), upstream=fake, upload_root=upload_root())
+    image = upload_root() / f"llmchat-test-{uuid.uuid4().hex}.png"
+    image.write_bytes(
+        base64.b64decode(
+            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+        )
+    )
+    try:
+        views = turn(service, "what is it?", preset="text-only", files=[str(image)])
+        assert kinds(views) == ["images_text_only"] and fake.bodies == []
+        title, body = notice_text(views[-1].notices[0], "en")
+        assert title == "⚠️ This model reads text only" and image.name in body and "**test-model**" in body
+        # Another model of that server is not known to read text only: the image is sent.
+        turn(service, "and this one?", preset="text-only", files=[str(image)], model="other-model")
+        assert fake.bodies[0]["messages"][-1]["content"][-1]["type"] == "image_url"
+    finally:
+        image.unlink()

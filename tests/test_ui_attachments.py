@@ -11,6 +11,7 @@ import base64
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -234,3 +235,45 @@ def test_a_local_model_preset_offers_only_its_model(tmp_path: Path) -> None:
     assert asyncio.run(models.check(preset, "")) == "smol"
     with pytest.raises(ModelNotOffered):
         asyncio.run(models.check(preset, "other"))
+
+
+# --- checked when attached, and which models read images ------------------------------------------
+
+
+def test_a_file_is_checked_when_attached_by_the_rules_of_sending(uploads: Path) -> None:
+    root = upload_root()
+    attachments.check_attached(write(uploads, "notes.md", "# fine\n"), root)
+    attachments.check_attached(write(uploads, "dot.png", PNG), root)  # a model that may read images
+    for name, data, says in [
+        ("app.bin", b"\x7fELF\x02\x01\x01\x00\xff\xfe", "`app.bin` is not UTF-8 text (byte 9 is invalid)"),
+        ("fake.png", "not an image", "named like an image"),
+        ("big.txt", "x" * (attachments.MAX_TEXT_BYTES + 1), "200 kB"),
+    ]:
+        with pytest.raises(AttachmentError) as caught:
+            attachments.check_attached(write(uploads, name, data), root)
+        assert says in english(caught.value)
+    with pytest.raises(AttachmentError) as refused:
+        attachments.check_attached(write(uploads, "red.png", PNG), root, text_only_model="smollm2")
+    said = english(refused.value)
+    assert said.startswith("⚠️ This model reads text only") and "`red.png`" in said and "**smollm2**" in said
+    assert "context" not in said
+    with pytest.raises(AttachmentError) as outside:
+        attachments.check_attached("/etc/hostname", root)
+    assert "could not be read" in english(outside.value)
+
+
+def test_which_models_are_known_to_read_text_only(tmp_path: Path) -> None:
+    def preset(text: str) -> Any:
+        path = tmp_path / "p.yaml"
+        path.write_text(text, encoding="utf-8")
+        return load_preset(path, environ={})
+
+    text_only = preset("base_url: http://127.0.0.1:9/v1\nmodel: small\nimages: false\n")
+    assert text_only.reads_images() is False and text_only.reads_images("small") is False
+    assert text_only.reads_images("big-vision") is None  # another model of that server: not known
+    assert preset("base_url: http://127.0.0.1:9/v1\nmodel: m\n").reads_images() is None
+    assert preset("base_url: http://127.0.0.1:9/v1\nmodel: m\nimages: true\n").reads_images() is True
+    # llama.cpp run by llmchat reads images only with a CLIP projector.
+    assert preset("model: smol\nembedded:\n  model: smollm2\n").reads_images() is False
+    clip = "model: llava\nembedded:\n  model: smollm2\n  extra_args: ['--clip_model_path', 'mmproj.gguf']\n"
+    assert preset(clip).reads_images() is True

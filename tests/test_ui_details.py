@@ -21,13 +21,16 @@ from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (br
     BOT,
     USER,
     Page,
+    ask,
     browser_fixture,
+    download,
     expect_bot,
     open_files,
     open_page_fixture,
     open_settings,
     send,
     texts,
+    wait_bot_contains,
     wait_for_bodies,
     wait_saved,
 )
@@ -106,9 +109,7 @@ def test_escape_stops_the_answer(
     server.set_behavior(Behavior(tokens=400, delay=0.05))
     page = open_page(detail_app)
     send(page, "a long answer please")
-    page.wait_for_function(
-        f"() => [...document.querySelectorAll({BOT!r})].some(e => e.innerText.includes('tok5'))"
-    )
+    wait_bot_contains(page, "tok5")
     page.keyboard.press("Escape")
     record = server.wait_for_disconnect(timeout=10)
     assert record.disconnected and not record.finished
@@ -119,16 +120,13 @@ def test_feedback_is_kept_with_the_answer_and_in_the_export(
     open_page: Callable[..., Page], detail_app: str, server: OpenAITestServer
 ) -> None:
     page = open_page(detail_app)
-    send(page, "rate me")
-    expect_bot(page, "Echo: rate me")
+    ask(page, "rate me")
     page.locator(BOT).last.hover()
     page.locator("#llmchat-chat").get_by_role("button", name="Like").last.click()
     wait_saved(page)
     page.wait_for_timeout(600)
     open_files(page)
-    with page.expect_download() as download:
-        page.click("#llmchat-export-json")
-    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    exported = json.loads(download(page, "#llmchat-export-json").read_text(encoding="utf-8"))
     assert [n.get("feedback") for n in exported["nodes"]] == [None, "up"]
 
 
@@ -147,8 +145,7 @@ def test_japanese_page_names_the_preset_and_its_examples_and_tooltips_in_japanes
         page.get_attribute("#llmchat-model button.custom-button", "title")
         == "サーバーにモデル一覧を問い合わせ直す"
     )
-    send(page, "こんにちは")
-    expect_bot(page, "Echo: こんにちは")
+    ask(page, "こんにちは")
     page.locator(BOT).last.hover()
     labels = page.locator("#llmchat-chat button").evaluate_all(
         "bs => bs.map(b => b.getAttribute('aria-label'))"

@@ -88,11 +88,24 @@ def test_the_chat_is_the_first_screen_and_the_box_stays_at_the_bottom(
         assert not inside(page, "#llmchat-new-chat", width, height)
     else:
         assert inside(page, "#llmchat-new-chat", width, height)
+        # The chat starts right beside the conversation list: no empty strip between them.
+        gap = box(page, "#llmchat-chat")["x"] - (
+            box(page, "#llmchat-left")["x"] + box(page, "#llmchat-left")["width"]
+        )
+        assert 0 <= gap <= 24, f"{gap} px between the conversation list and the chat"
+    # The welcome keeps the same inset from the chat's edge as the messages will: its text (left
+    # aligned on a phone, centred on a laptop) and its example prompts.
+    left = box(page, "#llmchat-chat")["x"]
+    insets = [box(page, "#llmchat-chat .examples button")["x"] - left]
+    if phone:
+        insets.append(box(page, "#llmchat-chat .placeholder h3")["x"] - left)
     for turn in range(6):  # a conversation longer than the screen
         send(page, f"turn {turn}\n\nline two\n\nline three")
         expect_bot(page, f"Echo: turn {turn}\n\nline two\n\nline three")
         page.wait_for_selector("#llmchat-input button.submit-button")
     shot(page, f"{tag}-long")
+    bubble = box(page, "#llmchat-chat .bot-row .message.bot")["x"] - left
+    assert all(abs(inset - bubble) <= 2 for inset in insets), f"welcome at {insets} px, messages at {bubble}"
     # The box is in the first screen, at its bottom (only the context gauge's line under it);
     # the page itself does not scroll.
     assert inside(page, "#llmchat-input", width, height)

@@ -21,16 +21,19 @@ from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (br
     TIMEOUT,
     Page,
     browser_fixture,
+    download,
     expect_bot,
     open_files,
     open_page_fixture,
     pick,
+    retry,
     send,
     texts,
     wait_for_bodies,
     wait_idle,
     wait_saved,
 )
+from tests.browser import ask as ask_and_see
 
 pytestmark = pytest.mark.browser
 
@@ -60,8 +63,8 @@ def wait_listed(page: Page, titles: list[str]) -> None:
 
 
 def ask(page: Page, text: str) -> None:
-    send(page, text)
-    expect_bot(page, f"Echo: {text}")
+    """Ask, and wait until the browser has kept the conversation."""
+    ask_and_see(page, text)
     wait_saved(page)
 
 
@@ -216,16 +219,13 @@ def test_export_all_and_import_all_bring_every_conversation_with_its_variants(
 ) -> None:
     page = open_page(app_url)
     ask(page, "one")
-    page.locator('#llmchat-chat [data-testid="bot"]').last.hover()
-    page.get_by_role("button", name="Retry").last.click()
+    retry(page)
     page.wait_for_selector("text=2/2")
     wait_saved(page)
     new_chat(page)
     ask(page, "two")
     open_files(page)
-    with page.expect_download() as download:
-        page.click("#llmchat-export-all")
-    exported = json.loads(Path(download.value.path()).read_text(encoding="utf-8"))
+    exported = json.loads(download(page, "#llmchat-export-all").read_text(encoding="utf-8"))
     assert exported["format"] == "llmchat-conversations"
     titles = [c["title"] for c in exported["conversations"]]
     assert sorted(titles) == ["one", "two"]

@@ -17,15 +17,23 @@ import pytest
 from llmchat.testing.openai_server import Behavior, OpenAITestServer
 from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (browser, open_page)
     BOT,
+    INPUT,
     USER,
     Page,
+    ask,
     browser_fixture,
+    download,
+    edit_question,
     expect_bot,
+    expect_variant,
     open_files,
     open_page_fixture,
+    retry,
     send,
     texts,
+    wait_bot_contains,
     wait_for_bodies,
+    wait_idle,
     wait_saved,
 )
 
@@ -40,11 +48,6 @@ def flip(page: Page, direction: str, role: str = "bot") -> None:
     buttons.nth(index).click()
 
 
-def retry(page: Page) -> None:
-    page.locator(BOT).last.hover()
-    page.get_by_role("button", name="Retry").last.click()
-
-
 def test_retry_keeps_the_earlier_answer_and_the_one_on_screen_is_sent_next(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer, tmp_path: Path
 ) -> None:
@@ -56,16 +59,11 @@ def test_retry_keeps_the_earlier_answer_and_the_one_on_screen_is_sent_next(
     server.enqueue(Behavior(reply="It is Paris."))
     retry(page)
     expect_bot(page, "It is Paris.")
-    page.wait_for_function(
-        "() => document.querySelector('#llmchat-chat .llmchat-count')?.innerText === '2/2'"
-    )
+    expect_variant(page, "2/2")
     flip(page, "back")
     expect_bot(page, "Paris, I think.")
-    page.wait_for_function(
-        "() => document.querySelector('#llmchat-chat .llmchat-count')?.innerText === '1/2'"
-    )
-    send(page, "And of Italy?")
-    expect_bot(page, "Echo: And of Italy?")
+    expect_variant(page, "1/2")
+    ask(page, "And of Italy?")
     assert texts(wait_for_bodies(server, 3, page)[2])[1:] == [
         ("user", "Capital of France?"),
         ("assistant", "Paris, I think."),  # the variant on screen, not the latest
@@ -73,14 +71,10 @@ def test_retry_keeps_the_earlier_answer_and_the_one_on_screen_is_sent_next(
     ]
     wait_saved(page)
     open_files(page)
-    with page.expect_download() as as_json:
-        page.click("#llmchat-export-json")
-    exported = json.loads(Path(as_json.value.path()).read_text(encoding="utf-8"))
+    exported = json.loads(download(page, "#llmchat-export-json").read_text(encoding="utf-8"))
     answers = [n["content"] for n in exported["nodes"] if n["role"] == "assistant"]
     assert answers == ["Paris, I think.", "It is Paris.", "Echo: And of Italy?"]  # every variant
-    with page.expect_download() as as_md:
-        page.click("#llmchat-export-md")
-    markdown = Path(as_md.value.path()).read_text(encoding="utf-8")
+    markdown = download(page, "#llmchat-export-md").read_text(encoding="utf-8")
     assert "Paris, I think." in markdown and "It is Paris." not in markdown  # the branch on screen
 
 
@@ -88,24 +82,16 @@ def test_an_edited_question_starts_a_branch_and_the_old_one_stays_reachable(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer
 ) -> None:
     page = open_page(app_url)
-    send(page, "first question")
-    expect_bot(page, "Echo: first question")
-    send(page, "second question")
-    expect_bot(page, "Echo: second question")
-    page.locator(USER).first.hover()
-    page.locator("#llmchat-chat").get_by_role("button", name="Edit").first.click()
-    page.locator("#llmchat-chat textarea").fill("first question, edited")
-    page.keyboard.press("Enter")  # Enter saves the edit
+    ask(page, "first question")
+    ask(page, "second question")
+    edit_question(page, "first question, edited")  # Enter saves the edit
     expect_bot(page, "Echo: first question, edited")
     assert page.locator(BOT).count() == 1
-    page.wait_for_function(
-        "() => document.querySelector('#llmchat-chat .llmchat-count')?.innerText === '2/2'"
-    )
+    expect_variant(page, "2/2")
     flip(page, "back", role="user")  # the old branch, with the turns after it
     expect_bot(page, "Echo: second question")
     assert page.locator(USER).all_inner_texts() == ["first question", "second question"]
-    send(page, "third question")
-    expect_bot(page, "Echo: third question")
+    ask(page, "third question")
     assert texts(wait_for_bodies(server, 4, page)[3])[1:] == [
         ("user", "first question"),
         ("assistant", "Echo: first question"),
@@ -118,14 +104,10 @@ def test_an_edited_question_starts_a_branch_and_the_old_one_stays_reachable(
 def test_a_reload_mid_answer_keeps_what_was_shown_marked_cut_off_and_retry_works(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer
 ) -> None:
-    from tests.browser import INPUT, wait_idle
-
     server.set_behavior(Behavior(tokens=400, delay=0.05))
     page = open_page(app_url)
     send(page, "a long answer please")
-    page.wait_for_function(
-        f"() => [...document.querySelectorAll({BOT!r})].some(e => e.innerText.includes('tok60'))"
-    )
+    wait_bot_contains(page, "tok60")
     page.reload()
     page.wait_for_selector(INPUT)
     wait_idle(page)
@@ -135,7 +117,5 @@ def test_a_reload_mid_answer_keeps_what_was_shown_marked_cut_off_and_retry_works
     server.set_behavior(Behavior(reply="A short one."))
     retry(page)
     expect_bot(page, "A short one.")
-    page.wait_for_function(
-        "() => document.querySelector('#llmchat-chat .llmchat-count')?.innerText === '2/2'"
-    )
+    expect_variant(page, "2/2")
     assert texts(server.chat_bodies[-1])[1:] == [("user", "a long answer please")]

@@ -13,6 +13,7 @@ which folder that is (the web page: Gradio's upload folder); without one, no fil
 from __future__ import annotations
 
 import base64
+import codecs
 import contextlib
 import os
 import re
@@ -127,24 +128,57 @@ def _read(path: str, shown: str, root: Path | None) -> tuple[bytes, int]:
     return data, size
 
 
-def _to_part(path: str, shown: str, data: bytes, size: int) -> Part:
+def _check(path: str, shown: str, data: bytes, size: int) -> tuple[str | None, str]:
+    """``(image MIME type, "")`` for an image, ``(None, text)`` for a text file; raises
+    :class:`AttachmentError` for anything else. ``data`` may be the file's first bytes only
+    (``len(data) < size``): the check at attach time reads no more than a text file may hold,
+    and a character cut at the end of that prefix is not taken for invalid UTF-8."""
     mime = image_type(data[:16])
     if mime is not None:
         if size > MAX_IMAGE_BYTES:
             raise _size_error(shown, size, "kind_images", MAX_IMAGE_BYTES)
-        url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
-        return {"type": "image_url", "image_url": {"url": url}}
+        return mime, ""
     if Path(path).suffix.lower() in IMAGE_SUFFIXES:
         raise AttachmentError("not_image", name=shown)
     if size > MAX_TEXT_BYTES:
         raise _size_error(shown, size, "kind_text_files", MAX_TEXT_BYTES)
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
     try:
-        text = data.decode("utf-8-sig")
+        text = decoder.decode(data[:MAX_TEXT_BYTES], final=len(data) >= size)
     except UnicodeDecodeError as exc:
         raise AttachmentError("not_text", name=shown, position=exc.start + 1) from None
     if "\x00" in text:  # UTF-16 and binaries decode "successfully" with NULs in between
         raise AttachmentError("not_text", name=shown, position=text.index(chr(0)) + 1)
+    return None, text
+
+
+def _to_part(path: str, shown: str, data: bytes, size: int) -> Part:
+    mime, text = _check(path, shown, data, size)
+    if mime is not None:
+        url = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        return {"type": "image_url", "image_url": {"url": url}}
     return {"type": "text", "text": text_block(shown, text)}
+
+
+def check_attached(path: str, root: Path | None, *, text_only_model: str | None = None) -> None:
+    """The check of a file when it is attached, before anything is sent: the same rules as
+    :func:`read_part` (which still runs when the message is sent: a forged request skips this),
+    on at most the first ``MAX_TEXT_BYTES + 1`` bytes. ``text_only_model``: the name of the model
+    when it is known to read text only, so that an image is refused now rather than sent for
+    nothing (None: it may read images; the answer explains if it did not). Raises
+    :class:`AttachmentError` with the reason."""
+    shown = display_name(path)
+    if not is_uploaded(path, root):
+        raise AttachmentError("file_unreadable", name=shown)
+    try:
+        size = Path(path).stat().st_size
+        with Path(path).open("rb") as handle:
+            data = handle.read(MAX_TEXT_BYTES + 1)
+    except OSError:
+        raise AttachmentError("file_unreadable", name=shown) from None
+    mime, _ = _check(path, shown, data, size)
+    if mime is not None and text_only_model is not None:
+        raise AttachmentError("images_text_only", name=shown, model=text_only_model)
 
 
 def read_part(path: str, root: Path | None, name: str | None = None) -> Part:

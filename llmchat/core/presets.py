@@ -88,6 +88,9 @@ class PresetBase(BaseModel):
     timeout: Number = Field(120.0, gt=0, le=3600)
     concurrency_limit: StrictInt | None = Field(None, ge=1, le=1000)
     context_window: StrictInt | None = Field(None, ge=256, le=10_000_000)
+    # Whether the model reads images: false refuses an attached image at once (saying why) instead
+    # of sending it to a model that answers nothing; unset: not known, the image is sent.
+    images: StrictBool | None = None
     # After an answer, when the next turn will leave out older turns, have a llama.cpp server
     # evaluate the shortened conversation right away (see llmchat/engine/warmup.py).
     warm_cache: StrictBool = True
@@ -144,6 +147,22 @@ class LoadedPreset:
     def limits(self) -> dict[str, int]:
         """The preset's own maximums of controls (see ``Control.limited_by``)."""
         return {"max_tokens_limit": self.slider_max_tokens}
+
+    def reads_images(self, model: str = "") -> bool | None:
+        """Whether ``model`` (the preset's own when empty) reads images; None when not known.
+
+        The preset's ``images:`` speaks of its own model only: another one picked from the
+        server's list is not known. A model llmchat runs itself (``embedded:``) is the only one
+        its server offers, and llama.cpp reads images only with a CLIP projector
+        (``--clip_model_path`` in ``extra_args``): without one, it reads text only.
+        """
+        s = self.settings
+        if s.embedded is not None:
+            clip = any(arg.split("=", 1)[0] == "--clip_model_path" for arg in s.embedded.extra_args)
+            return s.images if s.images is not None else clip
+        if model and model != self.model:
+            return None
+        return s.images
 
     def control_values(self) -> dict[str, Any]:
         """Every control's value as this preset sets it."""

@@ -23,7 +23,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from llmchat.core import controls
-from llmchat.core.attachments import AttachmentError, RequestFiles, has_images
+from llmchat.core.attachments import AttachmentError, RequestFiles, display_name, has_images
 from llmchat.core.budget import ContextOverflow, Plan
 from llmchat.core.gauge import ContextGauge
 from llmchat.core.limits import DEFAULT_LIMITS, VisitorLimits
@@ -268,7 +268,8 @@ class ChatService:
         # counted: over a limit, nothing is sent.
         files = RequestFiles(self.upload_root, self.limits)
         try:
-            content = compose_content(text, files.message(list(request.files)))
+            attached = files.message(list(request.files))
+            content = compose_content(text, attached)
             history = [dict(m) for m in request.history]
             full = build_messages(values.mode, values.system_prompt, history, content, files.history)
         except AttachmentError as exc:
@@ -278,6 +279,13 @@ class ChatService:
             chosen = dataclasses.replace(chosen, model=await self.models.check(chosen, request.model))
         except ModelNotOffered as exc:
             return Notice("model_not_offered", model=exc.model)
+        images = [
+            path for path, part in zip(request.files, attached, strict=True) if part["type"] == "image_url"
+        ]
+        if images and not gauge and self.catalog.get(request.preset).reads_images(chosen.model) is False:
+            # The page refuses such an image when it is attached; an API call or a preset switched
+            # since is refused here, before a text-only model is sent an image it cannot read.
+            return Notice("images_text_only", name=display_name(images[0]), model=chosen.model)
         return chosen, values, full
 
     async def _turn(self, request: TurnRequest) -> AsyncIterator[TurnView]:

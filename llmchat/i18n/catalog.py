@@ -286,6 +286,17 @@ _TURN_NOTICES: dict[str, Entry] = {
             "`{name}` を読み込めませんでした。もう一度添付してください。",
         ),
     ),
+    "images_text_only": Entry(
+        Text("⚠️ This model reads text only", "⚠️ このモデルはテキストしか読めません"),
+        Text(
+            "`{name}` was not attached: **{model}** reads text only, not images. To ask about an "
+            "image, open **Settings** and pick a preset or model that reads images (a vision model); "
+            "or describe the image in words.",
+            "`{name}` は添付しませんでした。**{model}** はテキストしか読めず、画像は読めません。"
+            "画像について尋ねるには、**設定** で画像を読めるプリセットかモデル（ビジョンモデル）を"
+            "選んでください。画像の内容を文章で説明することもできます。",
+        ),
+    ),
 }
 
 NOTICES: dict[str, Entry] = join_catalogues(SERVER_NOTICES, _TURN_NOTICES)

@@ -37,12 +37,13 @@ from llmchat.engine.stream import ClientPool
 from llmchat.settings import DEFAULT_CONCURRENCY
 from llmchat.web import i18n, page_assets
 from llmchat.web.api import make_chat_function, wire_api
+from llmchat.web.attach_check import AttachCheck
 from llmchat.web.chat_app import ChatApp, message_box, problems_markdown
 from llmchat.web.chat_page import ChatPage
 from llmchat.web.context_gauge import GaugeHandler
 from llmchat.web.controls_ui import make_widget, widget_updates
 from llmchat.web.conversations import Conversations
-from llmchat.web.events import Parts, wire_events, wire_gauge
+from llmchat.web.events import Parts, wire_attach_check, wire_events, wire_gauge
 from llmchat.web.handlers import Page, describe_preset, welcome
 from llmchat.web.i18n import label
 from llmchat.web.summary_note import SummaryActions
@@ -170,6 +171,8 @@ def _render_chat(parts: Parts, first: LoadedPreset) -> None:
             examples=examples,
             elem_id="llmchat-chat",
         )
+        # Why a file just attached was taken out of the box (llmchat.web.attach_check).
+        parts.attach_note = gr.Markdown(visible=False, elem_id="llmchat-attach-note")
         parts.textbox = message_box(
             placeholder=label("placeholder"),
             show_label=False,
@@ -249,6 +252,7 @@ def build_demo(
 
         wire_events(demo, parts, page, chat, Conversations(page, chat), preset_values, concurrency)
         wire_gauge(parts, GaugeHandler(service, page), SummaryActions(service, page), concurrency)
+        wire_attach_check(parts, AttachCheck(page))
         if forced:
             script = i18n.force_locale_js(forced)
             if script:

@@ -19,6 +19,7 @@ from typing import Any
 
 import gradio as gr
 
+from llmchat.web.attach_check import AttachCheck
 from llmchat.web.chat_page import ChatPage, box_update
 from llmchat.web.context_gauge import GaugeHandler
 from llmchat.web.controls_ui import settings_handler, with_control_parameters
@@ -75,6 +76,7 @@ class Parts:
     textbox: gr.MultimodalTextbox | None = None
     clear: gr.Button | None = None
     gauge: gr.HTML | None = None
+    attach_note: gr.Markdown | None = None
 
 
 def _take(message: Any) -> list[Any]:
@@ -247,3 +249,22 @@ def wire_gauge(parts: Parts, gauge: GaugeHandler, summaries: SummaryActions, con
         show_progress="hidden",
         **PRIVATE,
     ).then(None, js="() => window.llmchatSummary?.done()", **PRIVATE)
+
+
+def wire_attach_check(parts: Parts, check: AttachCheck) -> None:
+    """Each file attached to the message box is checked at once (a binary file, an image for a
+    text-only model): refused ones leave the box and the note above it says why; the note goes
+    when the message is sent."""
+    textbox, note = parts.textbox, parts.attach_note
+    assert textbox is not None and note is not None
+    quick = {"queue": False, "show_progress": "hidden", **PRIVATE}
+    # The box's change (Gradio 6's MultimodalTextbox has no upload event): while typing, a box
+    # without files reads nothing, and each file is read once (llmchat.web.attach_check).
+    textbox.change(
+        check.check,
+        [textbox, parts.preset, parts.model],
+        [textbox, note],
+        trigger_mode="always_last",
+        **quick,
+    )
+    textbox.submit(lambda: gr.update(value="", visible=False), None, note, **quick)
