@@ -123,8 +123,11 @@ def test_feedback_is_kept_with_the_answer_and_in_the_export(
     ask(page, "rate me")
     page.locator(BOT).last.hover()
     page.locator("#llmchat-chat").get_by_role("button", name="Like").last.click()
-    wait_saved(page)
-    page.wait_for_timeout(600)
+    # The like has reached the session once the page's copy of the conversation carries it.
+    page.wait_for_function(
+        """() => (localStorage.getItem("llmchat-c:" + localStorage.getItem("llmchat-open")) || "")
+            .includes('"feedback":"up"')"""
+    )
     open_files(page)
     exported = json.loads(download(page, "#llmchat-export-json").read_text(encoding="utf-8"))
     assert [n.get("feedback") for n in exported["nodes"]] == [None, "up"]

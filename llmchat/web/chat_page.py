@@ -320,19 +320,19 @@ class ChatPage:
             return [gr.skip(), doc_text(conversation)]
         return [gr.skip(), gr.skip()]
 
-    def like(self, conversation: Conversation, data: gr.LikeData) -> list[Any]:
+    def like(self, conversation: Conversation, data: gr.LikeData) -> Any:
         """👍/👎 under an answer (Gradio's feedback buttons), kept with the answer."""
         tree = conversation.tree
         index = _index(data.index)
         node = tree.locate(index) if index is not None else None
         if node is None or tree.nodes[node].role != "assistant":
-            return [gr.skip()]
+            return gr.skip()
         liked = data.liked
         value = "up" if liked is True else "down" if liked is False else None
         if tree.nodes[node].feedback == value:  # pressed again: taken back
             value = None
         tree.set_feedback(node, value)
-        return [doc_text(conversation)]
+        return doc_text(conversation)  # one output: a list would be taken as its value
 
     def clear(self, conversation: Conversation) -> list[Any]:
         """Clear: the conversation is emptied; the old tree is returned for Undo."""
