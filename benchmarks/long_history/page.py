@@ -146,6 +146,8 @@ class Visit:
         return {
             "total": full - got["key"] / 1000,
             "after_last": full + offset - stream["ended_at"],
+            "llm_started": stream["started_at"] - offset - got["key"] / 1000,
+            "llm_ended": stream["ended_at"] - offset - got["key"] / 1000,
             "main_thread": task,
             "exact": got["text"] == text,
             "note": note,
