@@ -31,13 +31,15 @@ TOKENS = 2000
 SAVED = 200
 
 
-def stream_part(browser: Any, app: App, llm: LLMServer, runs: int, profile: bool) -> dict[str, list[Any]]:
+def stream_part(
+    browser: Any, app: App, llm: LLMServer, runs: list[int], profile: bool
+) -> dict[str, list[Any]]:
     """(a) A 2,000-token answer in an empty conversation and after ``TURNS`` earlier turns; the
     two cases alternate (which goes first too), so each pair meets the same machine."""
     text = mixed_text(TOKENS)
     long_items = storage([conversation("longA", "Long", TURNS, 1_700_000_000_000, "END-OF-longA")], "longA")
     out: dict[str, list[Any]] = {"empty": [], "long": []}
-    for run in range(runs):
+    for run in runs:
         cases = ["empty", "long"] if run % 2 == 0 else ["long", "empty"]
         for case in cases:
             visit = Visit(browser, app.url, long_items if case == "long" else {})
@@ -45,7 +47,9 @@ def stream_part(browser: Any, app: App, llm: LLMServer, runs: int, profile: bool
                 if case == "long":
                     visit.wait_shown("END-OF-longA", TURNS)
                 warm_up(visit, llm)
+                cpu0 = app.cpu_seconds()
                 got = visit.ask(llm, text, f"Answer #{run} with {TOKENS} tokens.", profile and run == 0)
+                got["app_cpu"] = app.cpu_seconds() - cpu0
             finally:
                 visit.close()
             log(
@@ -56,12 +60,12 @@ def stream_part(browser: Any, app: App, llm: LLMServer, runs: int, profile: bool
     return out
 
 
-def switch_part(browser: Any, app: App, runs: int, switches: int) -> dict[str, list[float]]:
+def switch_part(browser: Any, app: App, runs: list[int], switches: int) -> dict[str, list[float]]:
     """(b) ``SAVED`` saved conversations, two of them ``TURNS`` turns long: click one in the list
     (nothing open before), then switch between the two ``switches`` times."""
     items = storage(many(SAVED, ("longA", "longB"), TURNS))
     out: dict[str, list[float]] = {"open": [], "open_main_thread": [], "switch": [], "switch_main_thread": []}
-    for run in range(runs):
+    for run in runs:
         visit = Visit(browser, app.url, items, SAVED)
         try:
             visit.loaded()
@@ -82,13 +86,13 @@ def switch_part(browser: Any, app: App, runs: int, switches: int) -> dict[str, l
     return out
 
 
-def load_part(browser: Any, app: App, runs: int) -> dict[int, list[dict[str, float]]]:
+def load_part(browser: Any, app: App, runs: list[int]) -> dict[int, list[dict[str, float]]]:
     """(c) The page's load (a tab opened anew) with 0 and ``SAVED`` saved conversations."""
     from benchmarks.long_history.page import task_seconds
 
     items = storage(many(SAVED, ("longA", "longB"), TURNS))
     out: dict[int, list[dict[str, float]]] = {0: [], SAVED: []}
-    for run in range(runs):
+    for run in runs:
         for count in [0, SAVED] if run % 2 == 0 else [SAVED, 0]:
             visit = Visit(browser, app.url, items if count else {}, count)
             try:
@@ -169,7 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--switches", type=int, default=4, help="switches per run (default 4)")
     parser.add_argument("--skip", default="", help="comma list of: stream, switch, load")
     parser.add_argument("--profile", action="store_true", help="CPU profile of the first long-history answer")
-    parser.add_argument("--app-dir", type=Path, default=ROOT, help="checkout to run (A/B tests)")
+    parser.add_argument("--app-dir", type=Path, default=ROOT, help="checkout to run (default: this one)")
+    parser.add_argument(
+        "--ab",
+        type=Path,
+        help="another checkout (e.g. a copy before a change): every part runs on both, turn about",
+    )
     parser.add_argument("--chromium", default=CHROMIUM)
     parser.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"default {DEFAULT_JSON}")
     parser.add_argument("--max-seconds", type=int, default=1200)
@@ -178,40 +187,68 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     began = time.monotonic()
-    res: dict[str, Any] = {"runs": args.runs, "app_dir": str(args.app_dir), "loadavg_before": _loadavg()}
+    dirs = {"this": args.app_dir, **({"ab": args.ab} if args.ab else {})}
+    res: dict[str, Any] = {
+        "runs": args.runs,
+        "app_dirs": {k: str(v) for k, v in dirs.items()},
+        "loadavg_before": _loadavg(),
+        "apps": {k: {} for k in dirs},
+    }
     others = OthersMeter()
     work = Path(tempfile.mkdtemp(prefix="llmchat-longhist-"))
-    llm = app = None
+    llm = None
+    apps: dict[str, App] = {}
+    parts = [
+        (
+            "stream",
+            f"(a) {TOKENS}-token answer: empty vs {TURNS} turns",
+            lambda b, app, runs: stream_part(b, app, llm, runs, args.profile and runs == [0]),
+        ),
+        (
+            "switch",
+            f"(b) open and switch, {SAVED} saved conversations",
+            lambda b, app, runs: switch_part(b, app, runs, args.switches),
+        ),
+        ("load", f"(c) page load: 0 vs {SAVED} saved conversations", load_part),
+    ]
     try:
         with deadline(args.max_seconds), sync_playwright() as pw:
             llm = LLMServer(work / "llm-server.log")
-            app = App(llm, DEFAULT_CONCURRENCY, work, args.app_dir)
+            for name, folder in dirs.items():
+                apps[name] = App(llm, DEFAULT_CONCURRENCY, work, folder, name=name)
             browser = pw.chromium.launch(executable_path=args.chromium, args=CHROMIUM_ARGS, headless=True)
             try:
-                if "stream" not in skip:
-                    log(f"(a) {TOKENS}-token answer: empty vs {TURNS} turns, {args.runs} runs")
-                    res["stream"] = stream_part(browser, app, llm, args.runs, args.profile)
-                if "switch" not in skip:
-                    log(f"(b) open and switch, {SAVED} saved conversations")
-                    res["switch"] = switch_part(browser, app, args.runs, args.switches)
-                if "load" not in skip:
-                    log(f"(c) page load: 0 vs {SAVED} saved conversations")
-                    res["load"] = load_part(browser, app, args.runs)
+                for part, title, run_part in parts:
+                    if part in skip:
+                        continue
+                    # One run of each app in turn, so both meet the same load on the machine.
+                    log(title)
+                    for run in range(args.runs):
+                        for name in list(dirs) if run % 2 == 0 else list(dirs)[::-1]:
+                            log(f" {name}, run {run}")
+                            got = run_part(browser, apps[name], [run])
+                            mine = res["apps"][name].setdefault(part, {k: [] for k in got})
+                            for key, values in got.items():
+                                mine[key].extend(values)
             finally:
                 browser.close()
     finally:
-        if app is not None:
+        for app in apps.values():
             app.stop()
         if llm is not None:
             llm.stop()
     res["others_cpu_share"] = others.share()
     res["loadavg_after"] = _loadavg()
-    text, rows = summary(res)
-    res["figures"] = rows
+    text = ""
+    for name in dirs:
+        table, rows = summary(res["apps"][name])
+        res["apps"][name]["figures"] = rows
+        text += f"\n{name}: {dirs[name]}\n{table}\n"
+    rows = res["apps"]["this"]["figures"]
     print(text)
     share = res["others_cpu_share"]
     print(
-        f"\n(app: {args.app_dir}; {time.monotonic() - began:.0f} s; {os.cpu_count()} CPUs, other processes "
+        f"\n({time.monotonic() - began:.0f} s; {os.cpu_count()} CPUs, other processes "
         f"used {'?' if share is None else f'{share * 100:.0f} %'}; load average {res['loadavg_before']} -> "
         f"{res['loadavg_after']}; logs in {work})"
     )
