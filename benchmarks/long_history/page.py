@@ -24,7 +24,8 @@ ITEM = "#llmchat-conversations .llmchat-list .llmchat-item"
 # list holds ``window.__lhExpect`` items, and when the last click happened.
 WATCH_JS = """() => {
   const b = (window.__lh = {});
-  document.addEventListener('click', () => { b.click = performance.now(); }, true);
+  // The visitor's clicks only: the page's script clicks hidden buttons itself (opening, saving).
+  document.addEventListener('click', (e) => { if (e.isTrusted) b.click = performance.now(); }, true);
   document.addEventListener('keydown', (e) => { if (e.key === 'Enter') b.key = performance.now(); }, true);
   const expect = Number(localStorage.getItem('__lh-expect') || 0);
   const tick = () => {
