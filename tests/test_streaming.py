@@ -144,3 +144,15 @@ def test_a_long_conversation_on_the_page_gets_fewer_updates_and_still_the_last_p
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(long[:-1])]
     assert all(gap >= MAX_FLOOR - 0.05 for gap in gaps)
     assert long[-1][0] - ended[-1] < 0.1  # the end is shown at once, not after another pause
+
+
+def test_the_page_asks_for_fewer_updates_when_it_shows_a_long_conversation() -> None:
+    """The page's turn carries the floor for the conversation on screen (its text, not its count)."""
+    from llmchat.core.controls import VISITOR_CONTROLS
+    from llmchat.web.chat_page import turn_request
+
+    widgets = [None] * len(VISITOR_CONTROLS)
+    long = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "x" * 100_000}]
+    short = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "hi"}]
+    assert turn_request("q", [], long, "p", widgets, "", None).update_floor == MAX_FLOOR
+    assert turn_request("q", [], short, "p", widgets, "", None).update_floor < 0.001
