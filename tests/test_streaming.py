@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from llmchat.core.coalesce import coalesce
+from llmchat.core.coalesce import MAX_FLOOR, coalesce, page_floor
 
 
 async def source(
@@ -113,3 +113,46 @@ def test_many_answers_at_once_share_a_bounded_update_rate() -> None:
     # At most 4 updates a second each (+ the first and the last), over however long the answers
     # took: a busy machine stretches the 0.6 s, and the bound with it.
     assert all(len(updates) <= 4 * updates[-1][0] + 2 for updates in crowd)
+
+
+def test_a_long_conversation_on_the_page_gets_fewer_updates_and_still_the_last_piece_at_once() -> None:
+    """Each update costs the browser time in proportion to the conversation on screen: the page
+    asks for a longer pause when it shows a long one (bounded), and the end is never held back."""
+    assert page_floor(0) == 0.0
+    assert 0.0 < page_floor(30_000) < page_floor(100_000) <= MAX_FLOOR
+    assert page_floor(10**9) == MAX_FLOOR <= 0.5
+
+    ended: list[float] = []
+
+    async def steady() -> AsyncIterator[str]:
+        for i in range(60):  # 1.2 s of tokens, 20 ms apart
+            yield f"{i} "
+            await asyncio.sleep(0.02)
+        ended.append(time.monotonic())
+
+    async def stamped(floor: float) -> list[tuple[float, str]]:
+        updates, text = [], ""
+        async for batch in coalesce(steady(), interval=0.05, floor=floor):
+            text += "".join(batch)
+            updates.append((time.monotonic(), text))
+        return updates
+
+    plain = asyncio.run(stamped(0.0))
+    long = asyncio.run(stamped(page_floor(10**9)))
+    assert long[-1][1] == plain[-1][1] == "".join(f"{i} " for i in range(60))
+    assert len(long) <= 5 < len(plain)  # 1.2 s at one update per 0.5 s, first and last included
+    gaps = [b[0] - a[0] for a, b in itertools.pairwise(long[:-1])]
+    assert all(gap >= MAX_FLOOR - 0.05 for gap in gaps)
+    assert long[-1][0] - ended[-1] < 0.1  # the end is shown at once, not after another pause
+
+
+def test_the_page_asks_for_fewer_updates_when_it_shows_a_long_conversation() -> None:
+    """The page's turn carries the floor for the conversation on screen (its text, not its count)."""
+    from llmchat.core.controls import VISITOR_CONTROLS
+    from llmchat.web.chat_page import turn_request
+
+    widgets = [None] * len(VISITOR_CONTROLS)
+    long = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "x" * 100_000}]
+    short = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "hi"}]
+    assert turn_request("q", [], long, "p", widgets, "", None).update_floor == MAX_FLOOR
+    assert turn_request("q", [], short, "p", widgets, "", None).update_floor < 0.001

@@ -25,6 +25,8 @@ from typing import TypeVar
 DEFAULT_INTERVAL = 0.05
 MAX_INTERVAL = 0.25  # slower than this and the text visibly jumps
 UPDATES_PER_SECOND = 400  # for the whole process, shared by all streaming answers
+MAX_FLOOR = 0.5  # the longest pause a consumer may ask for: the text still moves twice a second
+FLOOR_CHARS = 150_000  # characters on screen per second of pause (see page_floor)
 T = TypeVar("T")
 
 _streaming = 0  # answers being coalesced right now, in this process
@@ -35,10 +37,24 @@ def shared_interval() -> float:
     return min(MAX_INTERVAL, max(DEFAULT_INTERVAL, _streaming / UPDATES_PER_SECOND))
 
 
-async def coalesce(pieces: AsyncIterator[T], interval: float | None = None) -> AsyncIterator[list[T]]:
+def page_floor(chars_on_screen: int) -> float:
+    """The pause between updates for a page that shows ``chars_on_screen`` characters of earlier
+    conversation. Gradio's Chatbot handles its whole value again at every update in the browser
+    (a copy of it, and every message's Markdown parsed again), so an update costs the page time in
+    proportion to the conversation: measured, ~0.1-0.3 s for 100 turns of Markdown and code
+    (``benchmarks/long_history``). At 20 updates a second the page fell behind and showed the end
+    of an answer seconds after the server's last token; with fewer updates it keeps up."""
+    return min(MAX_FLOOR, max(0.0, chars_on_screen / FLOOR_CHARS))
+
+
+async def coalesce(
+    pieces: AsyncIterator[T], interval: float | None = None, floor: float = 0.0
+) -> AsyncIterator[list[T]]:
     """Yield the pieces in batches: at once for the first, then at most every ``interval`` seconds.
 
-    ``interval=None`` follows :func:`shared_interval`, re-read after every update.
+    ``interval=None`` follows :func:`shared_interval`, re-read after every update. ``floor``: the
+    shortest pause the consumer asks for (capped at ``MAX_FLOOR``) - a page showing a long
+    conversation, where each update costs the browser more (see :func:`page_floor`).
 
     Exceptions of the source are raised here after the pieces that arrived before them were yielded.
     Closing or cancelling this generator cancels the reader, which closes the source.
@@ -71,7 +87,8 @@ async def coalesce(pieces: AsyncIterator[T], interval: float | None = None) -> A
                 yield batch
             if finished:
                 break
-            pause_until = time.monotonic() + (shared_interval() if interval is None else interval)
+            pause = shared_interval() if interval is None else interval
+            pause_until = time.monotonic() + max(pause, min(floor, MAX_FLOOR))
             # Hold off the next update, but wake early when the source ends.
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(reader), max(0.0, pause_until - time.monotonic()))

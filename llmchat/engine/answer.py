@@ -84,8 +84,10 @@ async def stream_answer(
     prompt_estimate: int | None,
     sent_images: bool,
     learn_from: int | None = None,
+    update_floor: float = 0.0,
 ) -> AsyncIterator[TurnView]:
-    """Stream the answer into ``view``, yielding it after every (coalesced) update.
+    """Stream the answer into ``view``, yielding it after every (coalesced) update, at most one
+    every ``update_floor`` seconds (see :func:`llmchat.core.coalesce.page_floor`).
 
     ``learn_from``: when not None, a refusal before any answer that states a window smaller than
     this (0: the window was unknown) raises :class:`WindowStated` instead of becoming a notice,
@@ -98,7 +100,7 @@ async def stream_answer(
     for attempt in (1, 2):
         outcome = StreamOutcome()
         try:
-            async for batch in coalesce(upstream.stream(preset, body, outcome)):
+            async for batch in coalesce(upstream.stream(preset, body, outcome), floor=update_floor):
                 for delta in batch:
                     if delta.kind == "think":
                         view.add_thinking(delta.text)

@@ -69,6 +69,9 @@ class TurnRequest:
     # The summary a front end got with an earlier turn (TurnView.summary), as it was or edited
     # by the visitor; used when it still covers the start of ``history`` (overflow: summarize).
     summary: Summary | Mapping[str, Any] | None = None
+    # The shortest pause between updates the front end asks for (seconds; capped by the coalescer):
+    # the page asks for longer ones when it shows a long conversation.
+    update_floor: float = 0.0
 
 
 def _summary_of(given: Summary | Mapping[str, Any] | None) -> Summary | None:
@@ -332,6 +335,7 @@ class ChatService:
                         async for update in stream_answer(
                             self.upstream, self.resolver, chosen, body, values, view, estimate,
                             has_images(messages), learn_from=window if attempt == 1 else None,
+                            update_floor=request.update_floor,
                         ):  # fmt: skip
                             yield update
             except WindowStated as stated:

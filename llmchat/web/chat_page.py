@@ -30,6 +30,7 @@ import gradio as gr
 
 from llmchat.core import kept_summary
 from llmchat.core.attachments import split_message
+from llmchat.core.coalesce import page_floor
 from llmchat.core.conversation_store import Conversation, now_ms, stored
 from llmchat.core.conversation_tree import Tree
 from llmchat.core.messages import content_files, content_text
@@ -81,6 +82,7 @@ def turn_request(
     """The service's request for a turn from the page, as a send makes it (and the context
     gauge measures it: the same request, so the gauge counts what a send would send)."""
     session, address = visitor(request)
+    on_screen = sum(len(content_text(m.get("content"))) for m in history if isinstance(m, dict))
     return TurnRequest(
         message=text,
         preset=preset,
@@ -91,6 +93,7 @@ def turn_request(
         session=session,
         address=address,
         summary=summary,
+        update_floor=page_floor(on_screen),
     )
 
 
