@@ -59,7 +59,12 @@ class SummaryActions:
         turn = turn_request(
             text, files, conversation.tree.history(), preset, widgets, model, request, conversation.summary
         )
+        opened, tree = conversation.id, conversation.tree
         result = await self.service.summarize(turn)
+        if conversation.id != opened or conversation.tree is not tree:
+            # The visitor opened another conversation (or a new chat) while the summary was
+            # written: that one is on the page now, and the summary is not about it.
+            return gr.skip()
         if isinstance(result, Summary):
             conversation.summary, conversation.overflowed = result, False
             return doc_text(conversation)
