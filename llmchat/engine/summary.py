@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import itertools
 import logging
 from collections import OrderedDict
@@ -107,6 +108,13 @@ class SummaryPlan:
     text: str = ""  # that summary ("" none)
     steps: list[tuple[int, int]] = field(default_factory=list)  # the parts still to summarize
     skipped: int = 0  # messages left out without a summary (more parts than MAX_STEPS)
+    # "" for summaries llmchat wrote; for one a visitor sent (edited, or from elsewhere) a hash of
+    # its text, added to the keys of it and of its extensions: the store is shared by every
+    # visitor, and one visitor's words must never become another's summary.
+    lineage: str = ""
+
+    def key(self, covered: str) -> str:
+        return f"{covered}:{self.lineage}" if self.lineage else covered
 
     @property
     def needs_requests(self) -> bool:
@@ -145,7 +153,9 @@ async def plan_summary(
         and fingerprint(history[: given.covers]) == given.fingerprint
     ):
         found.base, found.text = given.covers, await _fit_text(upstream, preset, given.text, reserve)
-        store.put(preset, given.fingerprint, found.text)  # an edited summary is the one to extend
+        if store.get(preset, given.fingerprint) != given.text:  # not the one llmchat wrote
+            found.lineage = hashlib.sha256(given.text.encode()).hexdigest()[:32]
+        store.put(preset, found.key(given.fingerprint), found.text)  # the summary to extend
     else:
         for cut in reversed(planned.cuts):
             text = store.get(preset, fingerprint(history[:cut])) if cut else None
@@ -210,7 +220,7 @@ async def _run_steps(
             async with semaphore or contextlib.nullcontext():
                 return await _summarize(upstream, preset, previous, part, found.reserve)
 
-        text = await store.make(preset, fingerprint(history[:end]), work)
+        text = await store.make(preset, found.key(fingerprint(history[:end])), work)
     return text
 
 
@@ -261,6 +271,8 @@ async def summarize_now(
         found = SummaryPlan(messages, Plan(cover, 0, False), 0, SUMMARY_RESERVE)
         if given is not None and applies(given, history) and given.covers <= cover:
             found.base, found.text = given.covers, given.text
+            if store.get(preset, given.fingerprint) != given.text:
+                found.lineage = hashlib.sha256(given.text.encode()).hexdigest()[:32]
         found.steps = [(found.base, cover)] if found.base < cover else []
     try:
         text = await _run_steps(upstream, store, preset, history, found, semaphore)
