@@ -134,6 +134,9 @@ def test_the_summary_is_kept_with_the_conversation_edited_exported_and_imported(
     # A failed turn keeps it; a refusal as too long (no window known) is remembered for the button.
     kept_summary.after_turn(conversation, TurnView.of(Notice("bad_request_context", said="too long")))
     assert conversation.summary == summary and conversation.overflowed
+    # A turn that sent no summary (a QA question, another branch) keeps it for when it applies.
+    kept_summary.after_turn(conversation, TurnView(answer="a QA answer"))
+    assert conversation.summary == summary and not conversation.overflowed
     assert kept_summary.edit(conversation, "  The visitor likes trains.\x00 ")
     assert conversation.summary.text == "The visitor likes trains."
     # Browser storage: kept, and read back checked (a forged one is dropped, the rest kept).

@@ -17,11 +17,13 @@ OVERFLOW_KINDS = frozenset({"bad_request_context", "empty_stream"})
 
 
 def after_turn(conversation: Conversation, view: TurnView) -> None:
-    """Keep what a finished turn says about summaries: the one it sent (None: it needed none, or
-    the visitor's no longer applies to the branch asked about), and whether it was refused as
-    too long. A failed turn changes no summary."""
+    """Keep what a finished turn says about summaries: the one it sent (made, extended or the
+    visitor's), and whether it was refused as too long. A turn that sent none (a QA question,
+    another branch, a failure) leaves the kept one as it is: the visitor may come back to it, and
+    the service only ever sends a summary of the messages it was made from. Only the visitor
+    removes it (:func:`edit` with no text)."""
     conversation.overflowed = any(n.kind in OVERFLOW_KINDS for n in view.notices)
-    if not view.failed:
+    if not view.failed and view.summary is not None:
         conversation.summary = view.summary
 
 
