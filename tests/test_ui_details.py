@@ -129,7 +129,12 @@ def test_feedback_is_kept_with_the_answer_and_in_the_export(
             .includes('"feedback":"up"')"""
     )
     open_files(page)
-    exported = json.loads(download(page, "#llmchat-export-json").read_text(encoding="utf-8"))
+    # Export JSON gives the conversation as last saved: the like asks for a save (~0.4 s later).
+    for _ in range(10):
+        exported = json.loads(download(page, "#llmchat-export-json").read_text(encoding="utf-8"))
+        if exported["nodes"][1].get("feedback"):
+            break
+        page.wait_for_timeout(500)
     assert [n.get("feedback") for n in exported["nodes"]] == [None, "up"]
 
 

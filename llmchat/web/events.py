@@ -150,7 +150,9 @@ def wire_events(
 
     # --- other changes of the conversation -------------------------------------------------------
     chatbot.undo(chat.undo, [conv], [chatbot, doc, textbox], **quick)
-    chatbot.like(chat.like, [conv], [doc], **quick)
+    # A like changes the conversation but not the chat on screen, so the save (which also
+    # refreshes the export files) is asked for here, as the chat's change asks for it.
+    chatbot.like(chat.like, [conv], [doc], **quick).then(None, js=SAVE_WHEN_SETTLED_JS, **PRIVATE)
     for clear in (parts.clear.click, chatbot.clear):
         clear(chat.clear, [conv], [chatbot, doc, hidden["cleared"]], **quick).then(
             None, js="() => window.llmchat?.cleared()", **PRIVATE
@@ -164,7 +166,7 @@ def wire_events(
         [chatbot, doc],
         js="(a, ...rest) => [window.llmchat.pendingAction(), ...rest]",
         **quick,
-    )
+    ).then(None, js=SAVE_WHEN_SETTLED_JS, **PRIVATE)  # a rename or a summary edit leaves the chat as it was
 
     # --- the list of conversations ---------------------------------------------------------------
     hidden["open"].click(
@@ -248,7 +250,9 @@ def wire_gauge(parts: Parts, gauge: GaugeHandler, summaries: SummaryActions, con
         trigger_mode="once",
         show_progress="hidden",
         **PRIVATE,
-    ).then(None, js="() => window.llmchatSummary?.done()", **PRIVATE)
+    ).then(None, js="() => window.llmchatSummary?.done()", **PRIVATE).then(
+        None, js=SAVE_WHEN_SETTLED_JS, **PRIVATE
+    )
 
 
 def wire_attach_check(parts: Parts, check: AttachCheck) -> None:
