@@ -141,6 +141,19 @@ def test_the_settings_open_whole_and_the_preset_name_is_not_cut_off(
         assert not page.locator("#llmchat-left.open").count()
 
 
+@pytest.mark.parametrize("width", [1100, 1200])
+def test_with_both_panels_open_the_chat_fills_the_space_between_them(
+    open_page: Callable[..., Page], app_url: str, server: OpenAITestServer, width: int
+) -> None:
+    """Below 1280 px Gradio caps its container's width; the page asks for the full width, so the
+    chat is not squeezed into the middle with empty strips beside it."""
+    page = open_page(app_url, width=width, height=800)
+    open_settings(page)
+    chat, right = box(page, "#llmchat-chat"), box(page, "#llmchat-right")
+    gap = right["x"] - (chat["x"] + chat["width"])
+    assert 0 <= gap <= 40, f"{gap} px between the chat and the settings panel at {width} px"
+
+
 def test_a_preset_switch_says_which_of_the_visitors_values_it_replaced(
     open_page: Callable[..., Page], app_url: str, server: OpenAITestServer
 ) -> None:

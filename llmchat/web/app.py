@@ -231,7 +231,7 @@ def build_demo(
     )
     page = Page(catalog, models, forced, limits, default_preset)
     chat = ChatPage(service, page)
-    with ChatApp(title="llmchat", fill_height=True, analytics_enabled=False) as demo:
+    with ChatApp(title="llmchat", fill_height=True, fill_width=True, analytics_enabled=False) as demo:
         demo.llmchat_i18n = i18n.make_i18n(forced)
         demo.llmchat_limits = limits
         demo.llmchat_head = page_assets.head(forced)
