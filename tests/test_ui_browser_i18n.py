@@ -1,13 +1,12 @@
-"""English and Japanese in a real browser, and the README's screenshots.
+"""English and Japanese in a real browser, and screenshots of a staged exchange.
 
 A Japanese browser gets Japanese labels, placeholder and notices; ``--lang ja`` makes an English
 browser Japanese too, Gradio's own strings included. The screenshot tests stage a realistic
-exchange; ``LLMCHAT_UPDATE_SCREENSHOTS=1`` writes them to ``docs/screenshot-{en,ja}.png``.
+exchange (``test-artifacts/browser/``); the README's own come from ``scripts/readme_screenshots.py``.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from tests.browser import (  # noqa: F401 - the *_fixture names are fixtures (br
     ARTIFACTS,
     BOT,
     INPUT,
-    ROOT,
     Page,
     browser_fixture,
     open_page_fixture,
@@ -131,8 +129,6 @@ stream_usage: false
 def _screenshot(page: Page, name: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=ARTIFACTS / name, full_page=True)
-    if os.environ.get("LLMCHAT_UPDATE_SCREENSHOTS"):
-        page.screenshot(path=ROOT / "docs" / name, full_page=True)
 
 
 EN_ANSWER = (
@@ -200,5 +196,3 @@ def test_readme_screenshot_on_a_phone(
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     name = f"screenshot-{locale[:2]}-phone.png"
     page.screenshot(path=ARTIFACTS / name)
-    if os.environ.get("LLMCHAT_UPDATE_SCREENSHOTS"):
-        page.screenshot(path=ROOT / "docs" / name)
