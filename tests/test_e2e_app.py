@@ -19,29 +19,15 @@ import pytest
 from gradio_client import Client
 
 from llmchat.core.presets import load_catalog
-from llmchat.engine.embedded import EmbeddedServer, EmbeddedSettings
+from llmchat.engine.embedded import EmbeddedServer
 from llmchat.ports import free_port
 from llmchat.testing.app_process import AppProcess
 from llmchat.testing.openai_server import OpenAITestServer
 from llmchat.web.app import build_demo
 from tests.replies import answer_of as text_of
+from tests.smollm2 import llama_fixture, recorder_fixture  # noqa: F401 - fixtures (llama, recorder)
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture(scope="module")
-def llama() -> Iterator[EmbeddedServer]:
-    server = EmbeddedServer(EmbeddedSettings(model="smollm2", n_ctx=2048), name="e2e")
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def recorder(llama: EmbeddedServer) -> Iterator[OpenAITestServer]:
-    assert llama.base_url
-    with OpenAITestServer(upstream=llama.base_url.removesuffix("/v1")) as proxy:
-        yield proxy
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,6 @@ and forwards it unchanged (the tokenizer requests too).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +16,10 @@ import pytest
 
 from llmchat.core.presets import PresetCatalog, load_catalog
 from llmchat.core.turn import TurnView
-from llmchat.engine.embedded import EmbeddedServer, EmbeddedSettings
+from llmchat.engine.embedded import EmbeddedServer
 from llmchat.engine.service import ChatService, TurnRequest
 from llmchat.testing.openai_server import OpenAITestServer
+from tests.smollm2 import llama_fixture, recorder_fixture  # noqa: F401 - fixtures (llama, recorder)
 
 pytestmark = pytest.mark.e2e
 
@@ -37,21 +37,6 @@ QUESTIONS = [
     "How do trains switch from one track to another at a junction?",
     "Why do cats purr, and do big cats such as lions purr as well?",
 ]
-
-
-@pytest.fixture(scope="module")
-def llama() -> Iterator[EmbeddedServer]:
-    server = EmbeddedServer(EmbeddedSettings(model="smollm2", n_ctx=2048), name="e2e-context")
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def recorder(llama: EmbeddedServer) -> Iterator[OpenAITestServer]:
-    assert llama.base_url
-    with OpenAITestServer(upstream=llama.base_url.removesuffix("/v1")) as proxy:
-        yield proxy
 
 
 def catalog(recorder: OpenAITestServer, folder: Path, extra: str) -> PresetCatalog:

@@ -112,14 +112,15 @@ def _size_error(name: str, size: int, kind: str, limit: int) -> AttachmentError:
     )
 
 
-def _read(path: str, shown: str, root: Path | None) -> tuple[bytes, int]:
-    """The bytes of an uploaded file (at most one byte over the image limit) and its size."""
+def _read(path: str, shown: str, root: Path | None, limit: int = MAX_IMAGE_BYTES + 1) -> tuple[bytes, int]:
+    """The first ``limit`` bytes of an uploaded file (by default one byte over the image limit)
+    and its size."""
     if not is_uploaded(path, root):
         raise AttachmentError("file_unreadable", name=shown)
     try:
         size = Path(path).stat().st_size
         with Path(path).open("rb") as handle:
-            data = handle.read(MAX_IMAGE_BYTES + 1)
+            data = handle.read(limit)
     except OSError:
         raise AttachmentError("file_unreadable", name=shown) from None
     # Deleting unused uploads goes by modification time (llmchat.web.cache_sweep): a file in use stays.
@@ -168,14 +169,7 @@ def check_attached(path: str, root: Path | None, *, text_only_model: str | None 
     nothing (None: it may read images; the answer explains if it did not). Raises
     :class:`AttachmentError` with the reason."""
     shown = display_name(path)
-    if not is_uploaded(path, root):
-        raise AttachmentError("file_unreadable", name=shown)
-    try:
-        size = Path(path).stat().st_size
-        with Path(path).open("rb") as handle:
-            data = handle.read(MAX_TEXT_BYTES + 1)
-    except OSError:
-        raise AttachmentError("file_unreadable", name=shown) from None
+    data, size = _read(path, shown, root, MAX_TEXT_BYTES + 1)
     mime, _ = _check(path, shown, data, size)
     if mime is not None and text_only_model is not None:
         raise AttachmentError("images_text_only", name=shown, model=text_only_model)
