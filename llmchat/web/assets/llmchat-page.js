@@ -97,14 +97,20 @@
     });
   }
 
-  let overlayFrame = 0;
-  function scheduleOverlay() {
-    if (overlayFrame) return;
-    overlayFrame = requestAnimationFrame(() => {
-      overlayFrame = 0;
-      applyOverlay();
-    });
+  // Run ``work`` at most once per animation frame, however often it is asked for (a streamed
+  // answer changes the page many times a frame).
+  function oncePerFrame(work) {
+    let frame = 0;
+    return () => {
+      if (frame) return;
+      frame = requestAnimationFrame(() => {
+        frame = 0;
+        work();
+      });
+    };
   }
+
+  const scheduleOverlay = oncePerFrame(() => applyOverlay());
 
   function scrollToEnd() {
     const log = $("#llmchat-chat [role=log]");
@@ -234,14 +240,7 @@
     }
   }
 
-  let decorateFrame = 0;
-  function scheduleDecorate() {
-    if (decorateFrame) return;
-    decorateFrame = requestAnimationFrame(() => {
-      decorateFrame = 0;
-      decorate();
-    });
-  }
+  const scheduleDecorate = oncePerFrame(() => decorate());
 
   function decorate() {
     translateGradio();
