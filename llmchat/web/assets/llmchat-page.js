@@ -97,20 +97,14 @@
     });
   }
 
-  // Run ``work`` at most once per animation frame, however often it is asked for (a streamed
-  // answer changes the page many times a frame).
-  function oncePerFrame(work) {
-    let frame = 0;
-    return () => {
-      if (frame) return;
-      frame = requestAnimationFrame(() => {
-        frame = 0;
-        work();
-      });
-    };
+  let overlayFrame = 0;
+  function scheduleOverlay() {
+    if (overlayFrame) return;
+    overlayFrame = requestAnimationFrame(() => {
+      overlayFrame = 0;
+      applyOverlay();
+    });
   }
-
-  const scheduleOverlay = oncePerFrame(() => applyOverlay());
 
   function scrollToEnd() {
     const log = $("#llmchat-chat [role=log]");
@@ -240,7 +234,14 @@
     }
   }
 
-  const scheduleDecorate = oncePerFrame(() => decorate());
+  let decorateFrame = 0;
+  function scheduleDecorate() {
+    if (decorateFrame) return;
+    decorateFrame = requestAnimationFrame(() => {
+      decorateFrame = 0;
+      decorate();
+    });
+  }
 
   function decorate() {
     translateGradio();
